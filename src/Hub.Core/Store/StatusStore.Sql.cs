@@ -1,0 +1,59 @@
+namespace Hub.Core.Store;
+
+public sealed partial class StatusStore
+{
+    private const string ChangeColumns =
+        "source_system, native_id, change_hash, dossier_code, event_time, source_version, status, source_status, mapping_version, " +
+        "procedure_code, procedure_base_code, procedure_name, sector_code, agency_code, handling_unit, applicant_type, channel, " +
+        "paid_online, submitted_at, received_at, due_at, processing_finished_at, result_returned_at, refused_at";
+
+    private const string StepColumns =
+        "source_system, native_id, step_key, content_hash, step_time, status_after, officer, officer_title, department, action, started_at, deadline";
+
+    private const string StageChangesSql = $"""
+        create temp table stage_change on commit drop as
+        select {ChangeColumns}, false as is_latest from dossier_change with no data
+        """;
+
+    private const string StageStepsSql = $"""
+        create temp table stage_step on commit drop as
+        select {StepColumns} from dossier_step with no data
+        """;
+
+    private const string InsertHistorySql = $"""
+        insert into dossier_change ({ChangeColumns})
+        select {ChangeColumns} from stage_change
+        order by source_system, native_id, change_hash
+        on conflict do nothing
+        """;
+
+    // The newest change wins: (event_time, source_version, change_hash), as StatusStore.CompareNewness.
+    private const string UpsertCurrentSql = $"""
+        insert into dossier ({ChangeColumns})
+        select {ChangeColumns} from stage_change where is_latest
+        order by source_system, native_id
+        on conflict (source_system, native_id) do update set
+            change_hash = excluded.change_hash, dossier_code = excluded.dossier_code, event_time = excluded.event_time,
+            source_version = excluded.source_version, status = excluded.status, source_status = excluded.source_status,
+            mapping_version = excluded.mapping_version, procedure_code = excluded.procedure_code,
+            procedure_base_code = excluded.procedure_base_code, procedure_name = excluded.procedure_name,
+            sector_code = excluded.sector_code, agency_code = excluded.agency_code, handling_unit = excluded.handling_unit,
+            applicant_type = excluded.applicant_type, channel = excluded.channel, paid_online = excluded.paid_online,
+            submitted_at = excluded.submitted_at, received_at = excluded.received_at, due_at = excluded.due_at,
+            processing_finished_at = excluded.processing_finished_at, result_returned_at = excluded.result_returned_at,
+            refused_at = excluded.refused_at, updated_at = now()
+        where (excluded.event_time, coalesce(excluded.source_version, -9223372036854775808), excluded.change_hash)
+            > (dossier.event_time, coalesce(dossier.source_version, -9223372036854775808), dossier.change_hash)
+        """;
+
+    private const string UpsertStepsSql = $"""
+        insert into dossier_step ({StepColumns})
+        select {StepColumns} from stage_step
+        order by source_system, native_id, step_key
+        on conflict (source_system, native_id, step_key) do update set
+            content_hash = excluded.content_hash, status_after = excluded.status_after, officer = excluded.officer,
+            officer_title = excluded.officer_title, department = excluded.department, action = excluded.action,
+            started_at = excluded.started_at, deadline = excluded.deadline, recorded_at = now()
+        where excluded.content_hash > dossier_step.content_hash
+        """;
+}
