@@ -1,0 +1,57 @@
+using Hub.Core.Postgres;
+using Hub.Core.Store;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+
+namespace Hub.Tests.Infrastructure;
+
+/// <summary>
+/// One throwaway PostgreSQL cluster for the whole test run, started with the hub's own <see cref="LocalPostgres"/>
+/// (or the server in HUB_TEST_POSTGRES), and a schema of its own for each test.
+/// </summary>
+public static class TestDatabase
+{
+    private static readonly Lazy<Task<string>> Server = new(StartAsync);
+    private static LocalPostgres? _local;
+
+    /// <summary>Connection string of the test server's database.</summary>
+    public static Task<string> ConnectionStringAsync() => Server.Value;
+
+    /// <summary>A new, migrated schema for one test; the data source's search path points at it.</summary>
+    public static async Task<NpgsqlDataSource> CreateSchemaAsync(string name, bool migrate = true)
+    {
+        var connectionString = await Server.Value;
+        var schema = $"t_{name.ToLowerInvariant()}_{Guid.NewGuid():N}"[..Math.Min(63, name.Length + 35)];
+        await using (var admin = NpgsqlDataSource.Create(connectionString))
+        await using (var command = admin.CreateCommand($"create schema {schema}"))
+        {
+            await command.ExecuteNonQueryAsync();
+        }
+
+        var builder = new NpgsqlConnectionStringBuilder(connectionString) { SearchPath = schema };
+        var dataSource = NpgsqlDataSource.Create(builder.ConnectionString);
+        if (migrate)
+        {
+            await SchemaMigrator.MigrateAsync(dataSource, CancellationToken.None);
+        }
+
+        return dataSource;
+    }
+
+    private static async Task<string> StartAsync()
+    {
+        if (Environment.GetEnvironmentVariable("HUB_TEST_POSTGRES") is { Length: > 0 } configured)
+        {
+            return configured;
+        }
+
+        var options = new LocalPostgresOptions
+        {
+            Directory = Path.Combine(Path.GetTempPath(), $"hub-tests-{Environment.ProcessId}-{Guid.NewGuid():N}"[..40]),
+            Durable = false,
+        };
+        _local = await LocalPostgres.StartAsync(options, NullLogger.Instance, CancellationToken.None);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => _local.DestroyAsync().GetAwaiter().GetResult();
+        return _local.ConnectionString;
+    }
+}
