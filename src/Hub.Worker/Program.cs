@@ -1,3 +1,4 @@
+using Hub.Core.Postgres;
 using Hub.Worker.Api;
 using Hub.Worker.Database;
 
@@ -6,6 +7,7 @@ var builder = WebApplication.CreateBuilder(args);
 builder.AddHubDatabase();
 builder.Services.AddProblemDetails();
 builder.Services.AddHubHealthChecks();
+builder.Services.AddDossiersApi();
 
 var app = builder.Build();
 
@@ -14,4 +16,13 @@ app.UseStatusCodePages();
 app.MapHealthApi();
 app.MapDossiersApi();
 
-app.Run();
+try
+{
+    app.Run();
+    return 0;
+}
+catch (LocalPostgresException)
+{
+    // Already logged by the host with the reason and what to do; no stack trace for a set-up problem.
+    return 1;
+}

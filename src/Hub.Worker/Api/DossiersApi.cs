@@ -1,4 +1,6 @@
+using System.Text.Json.Serialization;
 using Hub.Contracts;
+using Hub.Core.Model;
 using Hub.Core.Store;
 
 namespace Hub.Worker.Api;
@@ -8,6 +10,14 @@ public static class DossiersApi
 {
     private static readonly TimeSpan VietnamOffset = TimeSpan.FromHours(7);
 
+    public static IServiceCollection AddDossiersApi(this IServiceCollection services) =>
+        services.ConfigureHttpJsonOptions(o =>
+        {
+            // National codes (status, channel, applicant type) stay numbers, as on the wire; derived kinds read as words.
+            o.SerializerOptions.Converters.Add(new JsonStringEnumConverter<TransitionKind>());
+            o.SerializerOptions.Converters.Add(new JsonStringEnumConverter<OnTimeOutcome>());
+        });
+
     public static WebApplication MapDossiersApi(this WebApplication app)
     {
         var api = app.MapGroup("/api/dossiers");
@@ -15,7 +25,7 @@ public static class DossiersApi
         return app;
     }
 
-    private static async Task<IResult> GetByCodeAsync(string code, StatusStore store, CancellationToken cancellationToken)
+    private static async Task<IResult> GetByCodeAsync(string code, StatusStore store, TimeProvider time, CancellationToken cancellationToken)
     {
         var dossier = await store.GetByCodeAsync(code, cancellationToken);
         return dossier is null
@@ -23,7 +33,7 @@ public static class DossiersApi
                 title: "Dossier not found",
                 detail: $"No dossier with the national code (MaHoSo) '{code}' is stored in the hub.",
                 statusCode: StatusCodes.Status404NotFound)
-            : Results.Ok(DossierView.From(dossier));
+            : Results.Ok(DossierView.From(dossier, time.GetUtcNow()));
     }
 
     /// <summary>What the API returns for a dossier; times in Vietnam time (+07:00).</summary>
@@ -34,16 +44,31 @@ public static class DossiersApi
         DateTimeOffset UpdatedAt,
         IReadOnlyList<HistoryEntry> History,
         IReadOnlyList<DossierStep> Steps,
-        IReadOnlyList<DueDateMove> DueDates)
+        IReadOnlyList<DueDateMove> DueDates,
+        OnTimeVerdict OnTime)
     {
-        public static DossierView From(StoredDossier d) => new(
+        public static DossierView From(StoredDossier d, DateTimeOffset now)
+        {
+            // Derived on read from the stored history, so a change that arrives late re-classifies its neighbours.
+            var transitions = StatusLifecycle.ClassifyHistory(d.History.Select(h => h.Change.Status));
+            var onTime = OnTimeRule.Evaluate(new OnTimeInput
+            {
+                ReceivedAt = d.Current.ReceivedAt,
+                StatusHistory = [.. d.History.Select(h => new StatusAt(h.Change.EventTime, h.Change.Status))],
+                DueDateHistory = [.. d.DueDates.Select(m => new DueDateAt(m.ChangedAt, m.DueAt))],
+                ProcessingFinishedAt = d.Current.ProcessingFinishedAt,
+                Now = now,
+            });
+            return new(
             new DossierKey(d.Current.SourceSystem, d.Current.NativeId),
             Local(d.Current),
             d.FirstStoredAt.ToOffset(VietnamOffset),
             d.UpdatedAt.ToOffset(VietnamOffset),
-            [.. d.History.Select(h => new HistoryEntry(Local(h.Change), h.RecordedAt.ToOffset(VietnamOffset)))],
+            [.. d.History.Select((h, i) => new HistoryEntry(Local(h.Change), transitions[i].Kind, h.RecordedAt.ToOffset(VietnamOffset)))],
             [.. d.Steps.Select(s => Local(s.Step))],
-            [.. d.DueDates.Select(m => new DueDateMove(m.ChangedAt.ToOffset(VietnamOffset), m.DueAt.ToOffset(VietnamOffset), m.PreviousDueAt?.ToOffset(VietnamOffset)))]);
+            [.. d.DueDates.Select(m => new DueDateMove(m.ChangedAt.ToOffset(VietnamOffset), m.DueAt.ToOffset(VietnamOffset), m.PreviousDueAt?.ToOffset(VietnamOffset)))],
+            onTime);
+        }
 
         private static DossierChange Local(DossierChange c) => c with
         {
@@ -64,5 +89,5 @@ public static class DossiersApi
         };
     }
 
-    internal sealed record HistoryEntry(DossierChange Change, DateTimeOffset RecordedAt);
+    internal sealed record HistoryEntry(DossierChange Change, TransitionKind Transition, DateTimeOffset RecordedAt);
 }

@@ -28,7 +28,7 @@ public static class TestDatabase
             await command.ExecuteNonQueryAsync();
         }
 
-        var builder = new NpgsqlConnectionStringBuilder(connectionString) { SearchPath = schema };
+        var builder = new NpgsqlConnectionStringBuilder(connectionString) { SearchPath = schema, PersistSecurityInfo = true };
         var dataSource = NpgsqlDataSource.Create(builder.ConnectionString);
         if (migrate)
         {
