@@ -2,7 +2,9 @@ using Hub.Core.Postgres;
 using Hub.Worker.Api;
 using Hub.Worker.Database;
 
-var builder = WebApplication.CreateBuilder(args);
+// Settings come from appsettings.json beside the program, wherever it is started from; relative paths in them
+// (the local PostgreSQL folder) start at the current folder.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 
 builder.AddHubDatabase();
 builder.Services.AddProblemDetails();

@@ -58,6 +58,18 @@ public sealed class LocalPostgres : IAsyncDisposable
         }
 
         var directory = Path.GetFullPath(options.Directory);
+        if (runAs is not null && !ReachableByOthers(directory))
+        {
+            // As root in a private folder (for example under /root) the server user could not reach its data: keep the
+            // cluster in a system folder instead, named after the configured one so that every start finds it again.
+            var name = Convert.ToHexString(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(directory)))[..12].ToLowerInvariant();
+            var fallback = Path.Combine("/var/lib/hub", $"postgres-{name}");
+            logger.LogWarning(
+                "PostgreSQL runs as {User}, which cannot reach {Directory}; its cluster is kept in {Fallback} instead", runAs, directory, fallback);
+            System.IO.Directory.CreateDirectory("/var/lib/hub");
+            directory = fallback;
+        }
+
         var server = new LocalPostgres(options, logger, directory, binDirectory, runAs);
         await server.StartCoreAsync(cancellationToken);
         return server;
@@ -303,17 +315,20 @@ public sealed class LocalPostgres : IAsyncDisposable
         {
             throw new LocalPostgresException($"Could not hand '{path}' to the user '{_runAsUser}' that runs PostgreSQL: {output}");
         }
+    }
 
-        // The server user must be able to reach the folder: check every parent lets others through.
+    /// <summary>Whether every existing parent folder lets other users through (the server user needs to reach its data).</summary>
+    private static bool ReachableByOthers(string path)
+    {
         for (var dir = Path.GetDirectoryName(path); !string.IsNullOrEmpty(dir); dir = Path.GetDirectoryName(dir))
         {
-            if (!OperatingSystem.IsWindows() && (File.GetUnixFileMode(dir) & UnixFileMode.OtherExecute) == 0)
+            if (System.IO.Directory.Exists(dir) && !OperatingSystem.IsWindows() && (File.GetUnixFileMode(dir) & UnixFileMode.OtherExecute) == 0)
             {
-                throw new LocalPostgresException(
-                    $"PostgreSQL runs as '{_runAsUser}', which cannot enter '{dir}' to reach its data in '{path}'. " +
-                    "Set Hub:Database:Local:Directory to a folder outside it (for example under /var/tmp).");
+                return false;
             }
         }
+
+        return true;
     }
 
     private static async Task<bool> UserExistsAsync(string user, CancellationToken cancellationToken)

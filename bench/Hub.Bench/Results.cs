@@ -1,0 +1,41 @@
+using System.Globalization;
+using System.Text;
+
+namespace Hub.Bench;
+
+/// <summary>Writes bench/RESULTS.md: the figures of the latest run, with the command that produced them.</summary>
+internal static class Results
+{
+    public static void Write(
+        string file, BenchOptions o, int changes, double hubRate, TimeSpan hubTime, double copyRate, TimeSpan copyTime,
+        double naiveRate, int naiveSample, double copyRatio, double naiveRatio)
+    {
+        var c = CultureInfo.InvariantCulture;
+        var text = new StringBuilder();
+        text.AppendLine("# Benchmark results");
+        text.AppendLine();
+        text.AppendLine("Latest run of the status store benchmark (`bench/Hub.Bench`), on this project's 2-core, 24 GiB machine,");
+        text.AppendLine("all three measurements against the same freshly created, durable PostgreSQL cluster (fsync and synchronous commit on).");
+        text.AppendLine();
+        text.AppendLine("Command:");
+        text.AppendLine();
+        text.AppendLine("```");
+        text.AppendLine("dotnet run -c Release --project bench/Hub.Bench -- --results bench/RESULTS.md");
+        text.AppendLine("```");
+        text.AppendLine();
+        text.AppendLine(string.Create(c, $"Workload: {changes:N0} status changes over {o.Dossiers:N0} dossiers from {o.Systems} source systems, {o.OutOfOrder:P0} delivered out of order, {o.Duplicated:P0} duplicated; hub batches of {o.BatchSize:N0} with {o.Writers} concurrent writers. Run at {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC, PostgreSQL {Environment.GetEnvironmentVariable("HUB_BENCH_PG_VERSION") ?? "from the machine"}."));
+        text.AppendLine();
+        text.AppendLine("| measurement | rate | time |");
+        text.AppendLine("|---|---|---|");
+        text.AppendLine(string.Create(c, $"| hub batch write path (history + current state, idempotent) | {hubRate:F0} changes/s | {hubTime.TotalSeconds:F1} s for {changes:N0} |"));
+        text.AppendLine(string.Create(c, $"| raw binary COPY, same rows, unindexed table | {copyRate:F0} rows/s | {copyTime.TotalSeconds:F1} s for {changes:N0} |"));
+        text.AppendLine(string.Create(c, $"| naive one-row-at-a-time upsert (sample of {naiveSample:N0}, extrapolated) | {naiveRate:F0} rows/s | {changes / naiveRate:F0} s for {changes:N0} |"));
+        text.AppendLine();
+        text.AppendLine(string.Create(c, $"store/copy ratio: {copyRatio:F2}"));
+        text.AppendLine();
+        text.AppendLine(string.Create(c, $"store/naive ratio: {naiveRatio:F0}"));
+        text.AppendLine();
+        text.AppendLine("Targets for the foundation step: store/copy ≥ 0.08, store/naive ≥ 20.");
+        File.WriteAllText(file, text.ToString());
+    }
+}

@@ -1,0 +1,24 @@
+# Shared by scripts/run and scripts/test: what a fresh Debian/Ubuntu machine needs besides the .NET SDK.
+
+ensure_postgres() {
+  if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1; then
+    return 0
+  fi
+  echo "PostgreSQL server programs not found; installing Debian's 'postgresql' package" >&2
+  local sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then sudo="sudo"; else
+      echo "error: install PostgreSQL first: apt-get install postgresql (needs root)" >&2
+      return 1
+    fi
+  fi
+  $sudo apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends postgresql
+}
+
+ensure_dotnet() {
+  if ! command -v dotnet >/dev/null 2>&1; then
+    echo "error: the .NET SDK (version in global.json) is needed: https://dot.net" >&2
+    return 1
+  fi
+}
