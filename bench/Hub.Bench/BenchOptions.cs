@@ -10,7 +10,7 @@ internal sealed record BenchOptions
     public int Systems { get; init; } = 50;
     public double OutOfOrder { get; init; } = 0.10;
     public double Duplicated { get; init; } = 0.05;
-    public int BatchSize { get; init; } = 10_000;
+    public int BatchSize { get; init; } = 50_000;
     public int Writers { get; init; } = 2;
     public int NaiveSample { get; init; } = 20_000;
     public string? ResultsFile { get; init; }

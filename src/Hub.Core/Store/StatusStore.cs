@@ -235,32 +235,32 @@ public sealed partial class StatusStore(NpgsqlDataSource dataSource, TimeProvide
         foreach (var p in changes)
         {
             var c = p.Change;
-            await importer.StartRowAsync(cancellationToken);
-            await importer.WriteAsync(c.SourceSystem, NpgsqlDbType.Text, cancellationToken);
-            await importer.WriteAsync(c.NativeId, NpgsqlDbType.Text, cancellationToken);
-            await importer.WriteAsync(p.Hash, NpgsqlDbType.Bytea, cancellationToken);
-            await importer.WriteAsync(c.DossierCode, NpgsqlDbType.Text, cancellationToken);
-            await importer.WriteAsync(ChangeHashing.ToMicroseconds(c.EventTime), NpgsqlDbType.TimestampTz, cancellationToken);
-            await WriteAsync(importer, c.SourceVersion, NpgsqlDbType.Bigint, cancellationToken);
-            await importer.WriteAsync((short)c.Status, NpgsqlDbType.Smallint, cancellationToken);
-            await WriteAsync(importer, c.SourceStatus, cancellationToken);
-            await WriteAsync(importer, c.MappingVersion, cancellationToken);
-            await WriteAsync(importer, c.ProcedureCode, cancellationToken);
-            await WriteAsync(importer, c.ProcedureBaseCode, cancellationToken);
-            await WriteAsync(importer, c.ProcedureName, cancellationToken);
-            await WriteAsync(importer, c.SectorCode, cancellationToken);
-            await WriteAsync(importer, c.AgencyCode, cancellationToken);
-            await WriteAsync(importer, c.HandlingUnit, cancellationToken);
-            await WriteAsync(importer, (short?)c.ApplicantType, NpgsqlDbType.Smallint, cancellationToken);
-            await WriteAsync(importer, (short?)c.Channel, NpgsqlDbType.Smallint, cancellationToken);
-            await WriteAsync(importer, c.PaidOnline, NpgsqlDbType.Boolean, cancellationToken);
-            await WriteAsync(importer, c.SubmittedAt, cancellationToken);
-            await WriteAsync(importer, c.ReceivedAt, cancellationToken);
-            await WriteAsync(importer, c.DueAt, cancellationToken);
-            await WriteAsync(importer, c.ProcessingFinishedAt, cancellationToken);
-            await WriteAsync(importer, c.ResultReturnedAt, cancellationToken);
-            await WriteAsync(importer, c.RefusedAt, cancellationToken);
-            await importer.WriteAsync(p.IsLatest, NpgsqlDbType.Boolean, cancellationToken);
+            importer.StartRow();
+            importer.Write(c.SourceSystem, NpgsqlDbType.Text);
+            importer.Write(c.NativeId, NpgsqlDbType.Text);
+            importer.Write(p.Hash, NpgsqlDbType.Bytea);
+            importer.Write(c.DossierCode, NpgsqlDbType.Text);
+            importer.Write(ChangeHashing.ToMicroseconds(c.EventTime), NpgsqlDbType.TimestampTz);
+            Write(importer, c.SourceVersion, NpgsqlDbType.Bigint);
+            importer.Write((short)c.Status, NpgsqlDbType.Smallint);
+            Write(importer, c.SourceStatus);
+            Write(importer, c.MappingVersion);
+            Write(importer, c.ProcedureCode);
+            Write(importer, c.ProcedureBaseCode);
+            Write(importer, c.ProcedureName);
+            Write(importer, c.SectorCode);
+            Write(importer, c.AgencyCode);
+            Write(importer, c.HandlingUnit);
+            Write(importer, (short?)c.ApplicantType, NpgsqlDbType.Smallint);
+            Write(importer, (short?)c.Channel, NpgsqlDbType.Smallint);
+            Write(importer, c.PaidOnline, NpgsqlDbType.Boolean);
+            Write(importer, c.SubmittedAt);
+            Write(importer, c.ReceivedAt);
+            Write(importer, c.DueAt);
+            Write(importer, c.ProcessingFinishedAt);
+            Write(importer, c.ResultReturnedAt);
+            Write(importer, c.RefusedAt);
+            importer.Write(p.IsLatest, NpgsqlDbType.Boolean);
         }
 
         await importer.CompleteAsync(cancellationToken);
@@ -273,35 +273,62 @@ public sealed partial class StatusStore(NpgsqlDataSource dataSource, TimeProvide
         foreach (var p in steps)
         {
             var s = p.Step;
-            await importer.StartRowAsync(cancellationToken);
-            await importer.WriteAsync(s.SourceSystem, NpgsqlDbType.Text, cancellationToken);
-            await importer.WriteAsync(s.NativeId, NpgsqlDbType.Text, cancellationToken);
-            await importer.WriteAsync(p.StepKey, NpgsqlDbType.Bytea, cancellationToken);
-            await importer.WriteAsync(p.ContentHash, NpgsqlDbType.Bytea, cancellationToken);
-            await importer.WriteAsync(ChangeHashing.ToMicroseconds(s.StepTime), NpgsqlDbType.TimestampTz, cancellationToken);
-            await WriteAsync(importer, (short?)s.StatusAfter, NpgsqlDbType.Smallint, cancellationToken);
-            await WriteAsync(importer, s.Officer, cancellationToken);
-            await WriteAsync(importer, s.OfficerTitle, cancellationToken);
-            await WriteAsync(importer, s.Department, cancellationToken);
-            await WriteAsync(importer, s.Action, cancellationToken);
-            await WriteAsync(importer, s.StartedAt, cancellationToken);
-            await WriteAsync(importer, s.Deadline, cancellationToken);
+            importer.StartRow();
+            importer.Write(s.SourceSystem, NpgsqlDbType.Text);
+            importer.Write(s.NativeId, NpgsqlDbType.Text);
+            importer.Write(p.StepKey, NpgsqlDbType.Bytea);
+            importer.Write(p.ContentHash, NpgsqlDbType.Bytea);
+            importer.Write(ChangeHashing.ToMicroseconds(s.StepTime), NpgsqlDbType.TimestampTz);
+            Write(importer, (short?)s.StatusAfter, NpgsqlDbType.Smallint);
+            Write(importer, s.Officer);
+            Write(importer, s.OfficerTitle);
+            Write(importer, s.Department);
+            Write(importer, s.Action);
+            Write(importer, s.StartedAt);
+            Write(importer, s.Deadline);
         }
 
         await importer.CompleteAsync(cancellationToken);
     }
 
-    private static Task WriteAsync(NpgsqlBinaryImporter importer, string? value, CancellationToken cancellationToken) =>
-        value is null ? importer.WriteNullAsync(cancellationToken) : importer.WriteAsync(value, NpgsqlDbType.Text, cancellationToken);
+    // Synchronous writes only encode into the importer's buffer and flush when it is full; awaiting each of the
+    // 25 fields of a million rows costs more than the encoding itself.
+    private static void Write(NpgsqlBinaryImporter importer, string? value)
+    {
+        if (value is null)
+        {
+            importer.WriteNull();
+        }
+        else
+        {
+            importer.Write(value, NpgsqlDbType.Text);
+        }
+    }
 
-    private static Task WriteAsync(NpgsqlBinaryImporter importer, DateTimeOffset? value, CancellationToken cancellationToken) =>
-        value is { } v
-            ? importer.WriteAsync(ChangeHashing.ToMicroseconds(v), NpgsqlDbType.TimestampTz, cancellationToken)
-            : importer.WriteNullAsync(cancellationToken);
+    private static void Write(NpgsqlBinaryImporter importer, DateTimeOffset? value)
+    {
+        if (value is { } v)
+        {
+            importer.Write(ChangeHashing.ToMicroseconds(v), NpgsqlDbType.TimestampTz);
+        }
+        else
+        {
+            importer.WriteNull();
+        }
+    }
 
-    private static Task WriteAsync<T>(NpgsqlBinaryImporter importer, T? value, NpgsqlDbType type, CancellationToken cancellationToken)
-        where T : struct =>
-        value is { } v ? importer.WriteAsync(v, type, cancellationToken) : importer.WriteNullAsync(cancellationToken);
+    private static void Write<T>(NpgsqlBinaryImporter importer, T? value, NpgsqlDbType type)
+        where T : struct
+    {
+        if (value is { } v)
+        {
+            importer.Write(v, type);
+        }
+        else
+        {
+            importer.WriteNull();
+        }
+    }
 
     private static async Task<int> ExecuteAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken)
     {

@@ -32,8 +32,6 @@ create table dossier_change (
     primary key (source_system, native_id, change_hash)
 );
 
-create index dossier_change_code on dossier_change (dossier_code);
-
 -- The current state: for each dossier the newest change by (event_time, source_version, change_hash).
 -- The hash only breaks exact ties, so that any arrival order gives the same winner.
 create table dossier (
