@@ -26,6 +26,8 @@ try
 {
     await using var dataSource = NpgsqlDataSource.Create(server.ConnectionString);
     await SchemaMigrator.MigrateAsync(dataSource, CancellationToken.None);
+    await using var versionCommand = dataSource.CreateCommand("show server_version");
+    var serverVersion = (string)(await versionCommand.ExecuteScalarAsync())!;
 
     // (1) The hub's batch write path.
     var store = new StatusStore(dataSource, TimeProvider.System, NullLogger<StatusStore>.Instance);
@@ -98,7 +100,7 @@ try
 
     if (options.ResultsFile is { } file)
     {
-        Results.Write(file, options, stream.Count, hubRate, hubClock.Elapsed, copyRate, copyClock.Elapsed, naiveRate, sample.Count, copyRatio, naiveRatio);
+        Results.Write(file, options, serverVersion, stream.Count, hubRate, hubClock.Elapsed, copyRate, copyClock.Elapsed, naiveRate, sample.Count, copyRatio, naiveRatio);
         Console.WriteLine($"results written to {file}");
     }
 }

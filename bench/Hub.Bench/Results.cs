@@ -7,7 +7,7 @@ namespace Hub.Bench;
 internal static class Results
 {
     public static void Write(
-        string file, BenchOptions o, int changes, double hubRate, TimeSpan hubTime, double copyRate, TimeSpan copyTime,
+        string file, BenchOptions o, string serverVersion, int changes, double hubRate, TimeSpan hubTime, double copyRate, TimeSpan copyTime,
         double naiveRate, int naiveSample, double copyRatio, double naiveRatio)
     {
         var c = CultureInfo.InvariantCulture;
@@ -23,7 +23,7 @@ internal static class Results
         text.AppendLine("dotnet run -c Release --project bench/Hub.Bench -- --results bench/RESULTS.md");
         text.AppendLine("```");
         text.AppendLine();
-        text.AppendLine(string.Create(c, $"Workload: {changes:N0} status changes over {o.Dossiers:N0} dossiers from {o.Systems} source systems, {o.OutOfOrder:P0} delivered out of order, {o.Duplicated:P0} duplicated; hub batches of {o.BatchSize:N0} with {o.Writers} concurrent writers. Run at {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC, PostgreSQL {Environment.GetEnvironmentVariable("HUB_BENCH_PG_VERSION") ?? "from the machine"}."));
+        text.AppendLine(string.Create(c, $"Workload: {changes:N0} status changes over {o.Dossiers:N0} dossiers from {o.Systems} source systems, {o.OutOfOrder:P0} delivered out of order, {o.Duplicated:P0} duplicated; hub batches of {o.BatchSize:N0} with {o.Writers} concurrent writers. Run at {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC, PostgreSQL {serverVersion}, .NET {Environment.Version}."));
         text.AppendLine();
         text.AppendLine("| measurement | rate | time |");
         text.AppendLine("|---|---|---|");

@@ -45,6 +45,7 @@ public static class TestDatabase
             return configured;
         }
 
+        RemoveStoppedClusters();
         var options = new LocalPostgresOptions
         {
             Directory = Path.Combine(Path.GetTempPath(), $"hub-tests-{Environment.ProcessId}-{Guid.NewGuid():N}"[..40]),
@@ -53,5 +54,28 @@ public static class TestDatabase
         _local = await LocalPostgres.StartAsync(options, NullLogger.Instance, CancellationToken.None);
         AppDomain.CurrentDomain.ProcessExit += (_, _) => _local.DestroyAsync().GetAwaiter().GetResult();
         return _local.ConnectionString;
+    }
+
+    /// <summary>Clusters of earlier runs whose server is stopped (the test host may end before its clean-up finishes).</summary>
+    private static void RemoveStoppedClusters()
+    {
+        foreach (var directory in Directory.EnumerateDirectories(Path.GetTempPath(), "hub-tests-*"))
+        {
+            if (!File.Exists(Path.Combine(directory, "data", "postmaster.pid")))
+            {
+                try
+                {
+                    Directory.Delete(directory, recursive: true);
+                }
+                catch (IOException)
+                {
+                    // Another test run is creating it right now, or it is gone already.
+                }
+                catch (UnauthorizedAccessException)
+                {
+                    // Someone else's: leave it.
+                }
+            }
+        }
     }
 }
