@@ -226,12 +226,34 @@ public sealed class LocalPostgres : IAsyncDisposable
 
     private static string FindBinaries(string? configured)
     {
+        // A configured folder is the only place looked at: a wrong setting must not be hidden by another install.
         var candidates = new List<string>();
         if (!string.IsNullOrWhiteSpace(configured))
         {
             candidates.Add(configured);
         }
+        else
+        {
+            AddSearchPath(candidates);
+        }
 
+        foreach (var dir in candidates)
+        {
+            if (File.Exists(Path.Combine(dir, "initdb")) && File.Exists(Path.Combine(dir, "pg_ctl")) && File.Exists(Path.Combine(dir, "postgres")))
+            {
+                return dir;
+            }
+        }
+
+        var where = string.IsNullOrWhiteSpace(configured) ? "in /usr/lib/postgresql/*/bin or on PATH" : $"in '{configured}' (Hub:Database:Local:BinDirectory)";
+        throw new LocalPostgresException(
+            $"The PostgreSQL server programs (initdb, pg_ctl, postgres) were not found {where}. " +
+            "Install them with 'apt-get install postgresql' (Debian/Ubuntu), set Hub:Database:Local:BinDirectory to their folder, " +
+            "or configure ConnectionStrings:Hub to use an existing server.");
+    }
+
+    private static void AddSearchPath(List<string> candidates)
+    {
         const string debianRoot = "/usr/lib/postgresql";
         if (System.IO.Directory.Exists(debianRoot))
         {
@@ -242,18 +264,6 @@ public sealed class LocalPostgres : IAsyncDisposable
         }
 
         candidates.AddRange((Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries));
-        foreach (var dir in candidates)
-        {
-            if (File.Exists(Path.Combine(dir, "initdb")) && File.Exists(Path.Combine(dir, "pg_ctl")) && File.Exists(Path.Combine(dir, "postgres")))
-            {
-                return dir;
-            }
-        }
-
-        throw new LocalPostgresException(
-            "The PostgreSQL server programs (initdb, pg_ctl, postgres) were not found in /usr/lib/postgresql/*/bin or on PATH. " +
-            "Install them with 'apt-get install postgresql' (Debian/Ubuntu), set Hub:Database:Local:BinDirectory to their folder, " +
-            "or configure ConnectionStrings:Hub to use an existing server.");
     }
 
     private async Task<(int Code, string Output)> RunAsync(string program, IReadOnlyList<string> arguments, CancellationToken cancellationToken)
