@@ -69,4 +69,33 @@ public class StoreConcurrencyTests
         Assert.Equal(3000L, reader.GetInt64(1));
         Assert.Equal(3000L, reader.GetInt64(0));
     }
+
+    [Fact]
+    public async Task Two_writers_claiming_one_new_code_for_different_dossiers_at_once_store_one_and_reject_the_other()
+    {
+        await using var db = await TestDatabase.CreateSchemaAsync("coderace");
+        var store = Changes.Store(db);
+        for (var round = 0; round < 20; round++)
+        {
+            // Many shared codes per round, so that the two transactions really interleave on the unique index.
+            var codes = Enumerable.Range(0, 200).Select(i => $"RACE-{round}-{i}").ToList();
+            var a = codes.Select((code, i) => Changes.Change("H56", $"A{round}-{i}", 1, NationalStatus.Received) with { DossierCode = code }).ToList();
+            var b = codes.Select((code, i) => Changes.Change("G09", $"B{round}-{i}", 1, NationalStatus.Received) with { DossierCode = code }).Reverse().ToList();
+
+            var results = await Task.WhenAll(
+                Task.Run(() => store.WriteAsync(new ChangeBatch { Dossiers = a }, CancellationToken.None)),
+                Task.Run(() => store.WriteAsync(new ChangeBatch { Dossiers = b }, CancellationToken.None)));
+
+            // Every code ends with exactly one owner; every change of the other side is rejected with the owner named.
+            Assert.Equal(codes.Count, results.Sum(r => r.CurrentRowsChanged));
+            Assert.Equal(codes.Count, results.Sum(r => r.Rejected.Count));
+            Assert.All(results.SelectMany(r => r.Rejected), r => Assert.Contains("already belongs to dossier", r.Reason, StringComparison.Ordinal));
+        }
+
+        await using var owners = db.CreateCommand("select count(*), count(distinct dossier_code) from dossier");
+        await using var reader = await owners.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        Assert.Equal(4000L, reader.GetInt64(0));
+        Assert.Equal(4000L, reader.GetInt64(1));
+    }
 }
