@@ -37,16 +37,30 @@ public sealed class HubProcess : IAsyncDisposable
 
     public int ExitCode => _process.ExitCode;
 
-    public static HubProcess Start(string workingDirectory, IDictionary<string, string> environment)
+    /// <param name="workingDirectory">The hub's current folder.</param>
+    /// <param name="environment">Settings, as environment variables.</param>
+    /// <param name="asUser">Run the hub as this user (through runuser; the tests must be root), or as the test's own user when null.</param>
+    public static HubProcess Start(string workingDirectory, IDictionary<string, string> environment, string? asUser = null)
     {
         var port = FreePort();
-        var start = new ProcessStartInfo("dotnet")
+        var start = new ProcessStartInfo(asUser is null ? "dotnet" : "runuser")
         {
             WorkingDirectory = workingDirectory,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        if (asUser is not null)
+        {
+            foreach (var argument in new[] { "-u", asUser, "--", "dotnet" })
+            {
+                start.ArgumentList.Add(argument);
+            }
+
+            start.Environment["HOME"] = workingDirectory;
+            start.Environment["DOTNET_CLI_HOME"] = workingDirectory;
+        }
+
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Hub.Worker.dll"));
         start.Environment["Urls"] = $"http://127.0.0.1:{port}";
         start.Environment["DOTNET_ENVIRONMENT"] = "Production";
@@ -104,7 +118,11 @@ public sealed class HubProcess : IAsyncDisposable
             return;
         }
 
-        using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        // Under runuser, the hub is runuser's child: signal the hub itself, as a service manager would.
+        var pid = _process.StartInfo.FileName == "runuser"
+            ? File.ReadAllText($"/proc/{_process.Id}/task/{_process.Id}/children").Split(' ', StringSplitOptions.RemoveEmptyEntries)[0]
+            : _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        using (var kill = Process.Start("kill", ["-TERM", pid]))
         {
             await kill.WaitForExitAsync();
         }

@@ -97,6 +97,38 @@ public class HubProcessTests
         return work;
     }
 
+    [Fact]
+    public async Task Run_by_an_unprivileged_user_the_hub_runs_initdb_and_pg_ctl_itself()
+    {
+        // As root, start the hub as the unprivileged postgres user; as any other user, the hub already is one.
+        var asUser = Environment.IsPrivilegedProcess ? "postgres" : null;
+        var work = WorkDirectory("hub-user-");
+        if (asUser is not null)
+        {
+            using var chown = Process.Start("chown", [asUser, work.FullName]);
+            await chown.WaitForExitAsync();
+            Assert.Equal(0, chown.ExitCode);
+        }
+
+        var pg = Path.Combine(work.FullName, "postgres");
+        try
+        {
+            await using var hub = HubProcess.Start(work.FullName, new Dictionary<string, string> { ["Hub__Database__Local__Directory"] = pg, ["ConnectionStrings__Hub"] = "" }, asUser);
+            await hub.WaitReadyAsync(TimeSpan.FromSeconds(60));
+            Assert.Equal(HttpStatusCode.NotFound, (await hub.Client.GetAsync("/api/dossiers/none")).StatusCode);
+
+            await hub.TerminateAsync(TimeSpan.FromSeconds(60));
+            Assert.Equal(0, hub.ExitCode);
+            Assert.Contains("Local PostgreSQL stopped", hub.Output, StringComparison.Ordinal);
+            Assert.True(File.Exists(Path.Combine(pg, "data", "PG_VERSION")));
+            Assert.False(File.Exists(Path.Combine(pg, "data", "postmaster.pid")));
+        }
+        finally
+        {
+            work.Delete(recursive: true);
+        }
+    }
+
     private static int PostmasterPort(string pg) =>
         int.Parse(File.ReadAllLines(Path.Combine(pg, "data", "postmaster.pid"))[3], System.Globalization.CultureInfo.InvariantCulture);
 
