@@ -40,7 +40,7 @@ public sealed partial class StatusStore(NpgsqlDataSource dataSource, TimeProvide
                 var attemptRejected = new List<RejectedRecord>(rejected);
                 var counts = await WriteOnceAsync(changes, steps, attemptRejected, cancellationToken);
                 attemptRejected.Sort((a, b) => a.Kind != b.Kind ? a.Kind.CompareTo(b.Kind) : a.Index.CompareTo(b.Index));
-                return counts with { Rejected = attemptRejected };
+                return counts with { DossierChangesReceived = batch.Dossiers.Count, StepsReceived = batch.Steps.Count, Rejected = attemptRejected };
             }
             catch (PostgresException e) when (attempt < MaxAttempts && IsTransient(e))
             {
@@ -81,10 +81,10 @@ public sealed partial class StatusStore(NpgsqlDataSource dataSource, TimeProvide
 
         await transaction.CommitAsync(cancellationToken);
         return new WriteResult(
-            DossierChangesReceived: changes.Count + rejected.Count(r => r.Kind == RecordKind.DossierChange),
+            DossierChangesReceived: 0,
             HistoryRowsAdded: historyAdded,
             CurrentRowsChanged: currentChanged,
-            StepsReceived: steps.Count + rejected.Count(r => r.Kind == RecordKind.Step),
+            StepsReceived: 0,
             StepRowsChanged: stepsChanged,
             Rejected: rejected);
     }

@@ -131,9 +131,11 @@ public class StoreOrderIndependenceTests
 
         var first = await store.WriteAsync(set, CancellationToken.None);
         var before = await StoreSnapshot.TakeAsync(db);
-        var second = await store.WriteAsync(set, CancellationToken.None);
+        var twice = new ChangeBatch { Dossiers = [.. set.Dossiers, .. set.Dossiers], Steps = [.. set.Steps, .. set.Steps] };
+        var second = await store.WriteAsync(twice, CancellationToken.None);
 
-        Assert.True(first.HistoryRowsAdded > 0);
+        Assert.Equal(set.Dossiers.Distinct().Count(), first.HistoryRowsAdded);
+        Assert.Equal((set.Dossiers.Count * 2, set.Steps.Count * 2), (second.DossierChangesReceived, second.StepsReceived));
         Assert.Equal(0, second.HistoryRowsAdded);
         Assert.Equal(0, second.CurrentRowsChanged);
         Assert.Equal(0, second.StepRowsChanged);
