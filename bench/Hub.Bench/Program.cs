@@ -65,9 +65,7 @@ try
     var copyClock = Stopwatch.StartNew();
     await using (var connection = await dataSource.OpenConnectionAsync())
     await using (var importer = await connection.BeginBinaryImportAsync(
-        "copy copy_baseline (source_system, native_id, change_hash, dossier_code, event_time, source_version, status, source_status, mapping_version, " +
-        "procedure_code, procedure_base_code, procedure_name, sector_code, agency_code, handling_unit, applicant_type, channel, paid_online, " +
-        "submitted_at, received_at, due_at, processing_finished_at, result_returned_at, refused_at) from stdin (format binary)"))
+        $"copy copy_baseline ({StatusStore.ChangeColumns}) from stdin (format binary)"))
     {
         for (var i = 0; i < stream.Count; i++)
         {

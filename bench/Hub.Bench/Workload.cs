@@ -125,10 +125,7 @@ internal static class Workload
     /// </summary>
     public static async Task NaiveUpsertAsync(NpgsqlDataSource dataSource, IReadOnlyList<DossierChange> changes)
     {
-        const string columns =
-            "source_system, native_id, change_hash, dossier_code, event_time, source_version, status, source_status, mapping_version, " +
-            "procedure_code, procedure_base_code, procedure_name, sector_code, agency_code, handling_unit, applicant_type, channel, paid_online, " +
-            "submitted_at, received_at, due_at, processing_finished_at, result_returned_at, refused_at";
+        const string columns = StatusStore.ChangeColumns;
         const string values = "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24";
         await using var connection = await dataSource.OpenConnectionAsync();
         foreach (var c in changes)

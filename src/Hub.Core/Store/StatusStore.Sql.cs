@@ -2,7 +2,7 @@ namespace Hub.Core.Store;
 
 public sealed partial class StatusStore
 {
-    private const string ChangeColumns =
+    internal const string ChangeColumns =
         "source_system, native_id, change_hash, dossier_code, event_time, source_version, status, source_status, mapping_version, " +
         "procedure_code, procedure_base_code, procedure_name, sector_code, agency_code, handling_unit, applicant_type, channel, " +
         "paid_online, submitted_at, received_at, due_at, processing_finished_at, result_returned_at, refused_at";
