@@ -12,7 +12,9 @@ public sealed partial class StatusStore
 
     private const string StageChangesSql = $"""
         create temp table stage_change on commit drop as
-        select {ChangeColumns}, false as is_latest from dossier_change with no data
+        select {ChangeColumns}, false as is_latest from dossier_change with no data;
+        create temp table stage_added (source_system text, native_id text, change_hash bytea, event_time timestamptz,
+            source_version bigint, status smallint) on commit drop
         """;
 
     private const string StageStepsSql = $"""
@@ -20,11 +22,28 @@ public sealed partial class StatusStore
         select {StepColumns} from dossier_step with no data
         """;
 
+    // The rows really added are kept (stage_added) to classify their transitions after the insert: a data-modifying
+    // CTE's own statement cannot see the rows it inserts.
     private const string InsertHistorySql = $"""
-        insert into dossier_change ({ChangeColumns})
-        select {ChangeColumns} from stage_change
-        order by source_system, native_id, change_hash
-        on conflict do nothing
+        with added as (
+            insert into dossier_change ({ChangeColumns})
+            select {ChangeColumns} from stage_change
+            order by source_system, native_id, change_hash
+            on conflict do nothing
+            returning source_system, native_id, change_hash, event_time, source_version, status)
+        insert into stage_added select * from added
+        """;
+
+    // Each added change with the status just before it in its dossier's history (by event time, version, hash).
+    private const string AddedTransitionsSql = """
+        select (select c.status from dossier_change c
+                where c.source_system = a.source_system and c.native_id = a.native_id
+                  and (c.event_time, coalesce(c.source_version, -9223372036854775808), c.change_hash)
+                    < (a.event_time, coalesce(a.source_version, -9223372036854775808), a.change_hash)
+                order by c.event_time desc, coalesce(c.source_version, -9223372036854775808) desc, c.change_hash desc
+                limit 1) as previous,
+               a.status
+        from stage_added a
         """;
 
     // The newest change wins: (event_time, source_version, change_hash), as StatusStore.CompareNewness.

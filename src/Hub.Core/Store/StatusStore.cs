@@ -1,4 +1,5 @@
 using Hub.Contracts;
+using Hub.Core.Model;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 using NpgsqlTypes;
@@ -26,7 +27,22 @@ public sealed partial class StatusStore(NpgsqlDataSource dataSource, TimeProvide
     public static readonly TimeSpan FutureTolerance = TimeSpan.FromHours(1);
 
     /// <summary>Applies a batch; returns what was stored and which records were rejected, and why.</summary>
-    public async Task<WriteResult> WriteAsync(ChangeBatch batch, CancellationToken cancellationToken)
+    public Task<WriteResult> WriteAsync(ChangeBatch batch, CancellationToken cancellationToken) =>
+        WriteAsync(batch, alsoInTransaction: null, cancellationToken);
+
+    /// <summary>
+    /// Applies a batch and, in the same transaction, whatever must be stored with it (a connector's cursor, its
+    /// quarantined records, the run's counters): either all of it is committed or none of it.
+    /// </summary>
+    /// <param name="batch">The changes and steps.</param>
+    /// <param name="alsoInTransaction">
+    /// Called after the batch is written and before the commit, with the open connection (its transaction is the
+    /// ambient one) and the batch's result. It runs again if the transaction is retried after a deadlock, so it must
+    /// only write through the connection it is given. Throwing rolls everything back.
+    /// </param>
+    /// <param name="cancellationToken">Cancels the write; nothing is committed.</param>
+    public async Task<WriteResult> WriteAsync(
+        ChangeBatch batch, Func<NpgsqlConnection, WriteResult, CancellationToken, Task>? alsoInTransaction, CancellationToken cancellationToken)
     {
         var now = timeProvider.GetUtcNow();
         var rejected = new List<RejectedRecord>();
@@ -38,9 +54,7 @@ public sealed partial class StatusStore(NpgsqlDataSource dataSource, TimeProvide
             try
             {
                 var attemptRejected = new List<RejectedRecord>(rejected);
-                var counts = await WriteOnceAsync(changes, steps, attemptRejected, cancellationToken);
-                attemptRejected.Sort((a, b) => a.Kind != b.Kind ? a.Kind.CompareTo(b.Kind) : a.Index.CompareTo(b.Index));
-                return counts with { DossierChangesReceived = batch.Dossiers.Count, StepsReceived = batch.Steps.Count, Rejected = attemptRejected };
+                return await WriteOnceAsync(batch, changes, steps, attemptRejected, alsoInTransaction, cancellationToken);
             }
             catch (PostgresException e) when (attempt < MaxAttempts && IsTransient(e))
             {
@@ -55,7 +69,12 @@ public sealed partial class StatusStore(NpgsqlDataSource dataSource, TimeProvide
         || (e.SqlState == PostgresErrorCodes.UniqueViolation && e.ConstraintName == "dossier_code_unique");
 
     private async Task<WriteResult> WriteOnceAsync(
-        List<PreparedChange> changes, List<PreparedStep> steps, List<RejectedRecord> rejected, CancellationToken cancellationToken)
+        ChangeBatch batch,
+        List<PreparedChange> changes,
+        List<PreparedStep> steps,
+        List<RejectedRecord> rejected,
+        Func<NpgsqlConnection, WriteResult, CancellationToken, Task>? alsoInTransaction,
+        CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
@@ -63,12 +82,13 @@ public sealed partial class StatusStore(NpgsqlDataSource dataSource, TimeProvide
         var accepted = await RejectCodeConflictsAsync(connection, changes, rejected, cancellationToken);
         MarkLatest(accepted);
 
-        int historyAdded = 0, currentChanged = 0, stepsChanged = 0;
+        int historyAdded = 0, currentChanged = 0, stepsChanged = 0, irregular = 0;
         if (accepted.Count > 0)
         {
             await ExecuteAsync(connection, StageChangesSql, cancellationToken);
             await CopyChangesAsync(connection, accepted, cancellationToken);
             historyAdded = await ExecuteAsync(connection, InsertHistorySql, cancellationToken);
+            irregular = await CountIrregularAsync(connection, cancellationToken);
             currentChanged = await ExecuteAsync(connection, UpsertCurrentSql, cancellationToken);
         }
 
@@ -79,14 +99,46 @@ public sealed partial class StatusStore(NpgsqlDataSource dataSource, TimeProvide
             stepsChanged = await ExecuteAsync(connection, UpsertStepsSql, cancellationToken);
         }
 
-        await transaction.CommitAsync(cancellationToken);
-        return new WriteResult(
-            DossierChangesReceived: 0,
+        rejected.Sort((a, b) => a.Kind != b.Kind ? a.Kind.CompareTo(b.Kind) : a.Index.CompareTo(b.Index));
+        var result = new WriteResult(
+            DossierChangesReceived: batch.Dossiers.Count,
             HistoryRowsAdded: historyAdded,
             CurrentRowsChanged: currentChanged,
-            StepsReceived: 0,
+            StepsReceived: batch.Steps.Count,
             StepRowsChanged: stepsChanged,
-            Rejected: rejected);
+            Rejected: rejected)
+        {
+            IrregularTransitions = irregular,
+        };
+
+        if (alsoInTransaction is not null)
+        {
+            await alsoInTransaction(connection, result, cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return result;
+    }
+
+    /// <summary>
+    /// Counts the added changes whose move from the status before them in the history is not one the national
+    /// lifecycle expects (irregular or correction), as the history stands after this batch.
+    /// </summary>
+    private static async Task<int> CountIrregularAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        var count = 0;
+        await using var command = new NpgsqlCommand(AddedTransitionsSql, connection);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            NationalStatus? previous = reader.IsDBNull(0) ? null : (NationalStatus)reader.GetInt16(0);
+            if (StatusLifecycle.Classify(previous, (NationalStatus)reader.GetInt16(1)) != TransitionKind.Expected)
+            {
+                count++;
+            }
+        }
+
+        return count;
     }
 
     private static List<PreparedChange> PrepareChanges(IReadOnlyList<DossierChange> input, DateTimeOffset now, List<RejectedRecord> rejected)
@@ -375,7 +427,14 @@ public sealed record WriteResult(
     int CurrentRowsChanged,
     int StepsReceived,
     int StepRowsChanged,
-    IReadOnlyList<RejectedRecord> Rejected);
+    IReadOnlyList<RejectedRecord> Rejected)
+{
+    /// <summary>
+    /// Added changes whose move from the status before them in the dossier's history (as it stands after the batch)
+    /// is irregular or a correction (<see cref="Model.StatusLifecycle"/>). Operators look at these.
+    /// </summary>
+    public int IrregularTransitions { get; init; }
+}
 
 /// <summary>Which list of the batch a rejected record came from.</summary>
 public enum RecordKind

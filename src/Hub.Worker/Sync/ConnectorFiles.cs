@@ -1,0 +1,73 @@
+using System.Text.Json;
+using Hub.Core.Sync;
+using Microsoft.Extensions.Options;
+
+namespace Hub.Worker.Sync;
+
+/// <summary>Where connector registration files are read from at start-up.</summary>
+public sealed class ConnectorFilesOptions
+{
+    /// <summary>The configuration section.</summary>
+    public const string Section = "Hub:Connectors";
+
+    /// <summary>A folder of <c>*.json</c> files, one connector registration each; relative to the current folder. Empty: none.</summary>
+    public string? Directory { get; set; }
+}
+
+/// <summary>
+/// Registers the connectors described by JSON files at start-up, so that a connector can be set up by configuration
+/// alone. A file that cannot be read stops the start with its name and the reason: a hub that silently drops a
+/// province's connector is worse than one that does not start.
+/// </summary>
+public sealed partial class ConnectorFiles(IOptions<ConnectorFilesOptions> options, ConnectorCatalog catalog, ConnectorKinds kinds, ILogger<ConnectorFiles> logger)
+    : IHostedService
+{
+    /// <inheritdoc/>
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var folder = options.Value.Directory;
+        if (string.IsNullOrWhiteSpace(folder))
+        {
+            return;
+        }
+
+        if (!Directory.Exists(folder))
+        {
+            throw new InvalidOperationException($"The connectors folder '{Path.GetFullPath(folder)}' (Hub:Connectors:Directory) does not exist.");
+        }
+
+        foreach (var file in Directory.EnumerateFiles(folder, "*.json").Order(StringComparer.Ordinal))
+        {
+            var registration = Read(file);
+            if (kinds.Find(registration.Kind) is null)
+            {
+                throw new InvalidOperationException(
+                    $"Connector file '{file}': kind '{registration.Kind}' is unknown; known kinds: {string.Join(", ", kinds.All.Select(k => k.Name).Order(StringComparer.Ordinal))}.");
+            }
+
+            await catalog.SaveAsync(registration, cancellationToken);
+            LogRegistered(logger, registration.Id, registration.Kind, Path.GetFileName(file));
+        }
+    }
+
+    /// <inheritdoc/>
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>Reads one registration file.</summary>
+    /// <exception cref="InvalidOperationException">The file is not a valid registration; the message names the file and the problem.</exception>
+    public static ConnectorRegistration Read(string file)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<ConnectorRegistration>(File.ReadAllText(file), ConnectorCatalog.Json)
+                ?? throw new InvalidOperationException($"Connector file '{file}' is empty.");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidOperationException($"Connector file '{file}' is not a valid registration: {e.Message}", e);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Connector {ConnectorId} ({Kind}) registered from {File}")]
+    private static partial void LogRegistered(ILogger logger, string connectorId, string kind, string file);
+}
