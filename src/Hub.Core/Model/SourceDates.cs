@@ -31,6 +31,12 @@ public static class SourceDates
     ];
 
     /// <summary>
+    /// Every accepted format in the order <see cref="Parse"/> tries them, for readers that apply their own time zone
+    /// to values without one (the mapping stage).
+    /// </summary>
+    internal static readonly IReadOnlyList<string> AcceptedFormats = [.. ZonedFormats, .. UtcFormats, .. ZonelessFormats];
+
+    /// <summary>
     /// Parses a source date. Null, empty or whitespace means the source sent no date (empty due dates are
     /// common) and gives null. Surrounding whitespace around a date is not accepted.
     /// </summary>
