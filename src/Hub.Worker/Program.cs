@@ -1,12 +1,14 @@
 using Hub.Core.Postgres;
 using Hub.Worker.Api;
 using Hub.Worker.Database;
+using Hub.Worker.Sync;
 
 // Settings come from appsettings.json beside the program, wherever it is started from; relative paths in them
 // (the local PostgreSQL folder) start at the current folder.
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 
 builder.AddHubDatabase();
+builder.AddHubSync();
 builder.Services.AddProblemDetails();
 builder.Services.AddHubHealthChecks();
 builder.Services.AddDossiersApi();
