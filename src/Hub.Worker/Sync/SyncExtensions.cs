@@ -1,4 +1,5 @@
 using Hub.Connectors;
+using Hub.Connectors.BuiltIn;
 using Hub.Core.Sync;
 
 namespace Hub.Worker.Sync;
@@ -9,6 +10,7 @@ public static class SyncExtensions
     /// <summary>Registers the sync engine and loads connector registration files at start-up.</summary>
     public static IHostApplicationBuilder AddHubSync(this IHostApplicationBuilder builder)
     {
+        builder.Services.AddSingleton<IConnectorKind, RestPullConnectorKind>();
         builder.Services.AddSingleton<ConnectorCatalog>();
         builder.Services.AddSingleton<SyncLedger>();
         builder.Services.AddSingleton<ConnectorHttpClients>();

@@ -4,7 +4,6 @@ using Hub.Connectors.Mapping;
 using Hub.Core.Store;
 using Hub.Core.Sync;
 using Hub.Worker.Sync;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 
