@@ -304,16 +304,18 @@ internal sealed class RestPullSource : IPullSource
         }
 
         // The value is not quoted in the message: a misconfigured field could point at personal data.
-        if (value.ValueKind != JsonValueKind.String)
+        // An unreadable value does not fail the page: one bad record must not stop a province's sync. The record
+        // goes on to the mapping stage, which quarantines it with its reason; it does not move the cursor.
+        if (value.ValueKind != JsonValueKind.String
+            || !SourceTime.TryParse(value.GetString()!, cursor.FieldFormat, cursor.TimeZone, out var parsed))
         {
-            throw DataFailure($"Item {index} in the reply of GET {DataWhere} has a cursor field '{cursor.Field}' that is {value.ValueKind.ToString().ToLowerInvariant()}, not a date-time string.");
-        }
-
-        var text = value.GetString()!;
-        if (!SourceTime.TryParse(text, cursor.FieldFormat, cursor.TimeZone, out var parsed))
-        {
-            throw DataFailure(
-                $"Item {index} in the reply of GET {DataWhere} has a cursor field '{cursor.Field}' (a string of {text.Length} characters) that is not a date-time in {cursor.FieldFormat ?? "ISO 8601"}.");
+            _logger.LogWarning(
+                "Item {Index} in the reply of GET {Url} has a cursor field '{Field}' that is not a date-time in {Format}; it does not move the cursor",
+                index,
+                DataWhere,
+                cursor.Field.ToString(),
+                cursor.FieldFormat ?? "ISO 8601");
+            return null;
         }
 
         return parsed;

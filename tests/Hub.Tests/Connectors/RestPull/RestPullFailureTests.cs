@@ -114,16 +114,16 @@ public class RestPullFailureTests
     }
 
     [Fact]
-    public async Task A_cursor_field_that_is_not_a_date_is_a_non_retryable_data_failure_that_does_not_quote_it()
+    public async Task An_item_whose_cursor_field_is_not_a_date_is_passed_on_for_quarantine_and_does_not_move_the_cursor()
     {
         var tenant = (await RestSourceServer.SharedAsync()).NewTenant(items: 1);
 
-        var error = await FailsAsync(Config(tenant, "/bad-cursor-field").With("cursor", Cursor()));
+        var pages = await RunAsync(Config(tenant, "/bad-cursor-field").With("cursor", Cursor()));
 
-        Assert.Equal(FailureSide.SourceData, error.Side);
-        Assert.False(error.Retryable);
-        Assert.Contains("'updatedDate'", error.Message, StringComparison.Ordinal);
-        Assert.DoesNotContain("18/11/2025", error.Message, StringComparison.Ordinal);
+        var item = Assert.Single(Assert.Single(pages).Records);
+        Assert.Equal("X1", item.Payload.GetProperty("id").GetString());
+        Assert.False(pages[0].HasMore);
+        Assert.DoesNotContain("2025-11-18", pages[0].Cursor ?? "", StringComparison.Ordinal);
     }
 
     [Fact]
