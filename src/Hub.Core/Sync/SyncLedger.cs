@@ -132,7 +132,7 @@ public sealed class SyncLedger(NpgsqlDataSource dataSource, TimeProvider timePro
 
     /// <summary>Keeps bad records with their reasons, in the caller's transaction; a record already kept is updated, not added again.</summary>
     public static async Task QuarantineAsync(
-        NpgsqlConnection connection, string connectorId, long runId, IReadOnlyList<QuarantineEntry> entries, DateTimeOffset now, CancellationToken cancellationToken)
+        NpgsqlConnection connection, string connectorId, long? runId, IReadOnlyList<QuarantineEntry> entries, DateTimeOffset now, CancellationToken cancellationToken)
     {
         if (entries.Count == 0)
         {
@@ -150,7 +150,7 @@ public sealed class SyncLedger(NpgsqlDataSource dataSource, TimeProvider timePro
                                             first_run_id, last_run_id, first_seen_at, last_seen_at)
             select $1, h, k, p, r, v, $2, $2, $3, $3 from unnest($4::bytea[], $5::text[], $6::text[], $7::text[], $8::text[]) as t(h, k, p, r, v)
             on conflict (connector_id, payload_hash) do update set
-                reason = excluded.reason, mapping_version = excluded.mapping_version, last_run_id = excluded.last_run_id,
+                reason = excluded.reason, mapping_version = excluded.mapping_version, last_run_id = coalesce(excluded.last_run_id, quarantined_record.last_run_id),
                 last_seen_at = excluded.last_seen_at, times_seen = quarantined_record.times_seen + 1,
                 resolved_at = null, resolved_run_id = null
             """, connection)
@@ -158,7 +158,7 @@ public sealed class SyncLedger(NpgsqlDataSource dataSource, TimeProvider timePro
             Parameters =
             {
                 new() { Value = connectorId },
-                new() { Value = runId },
+                new() { Value = (object?)runId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Bigint },
                 new() { Value = now },
                 new() { Value = distinct.Select(PayloadHash).ToArray() },
                 new() { Value = distinct.Select(e => e.Kind).ToArray() },

@@ -15,6 +15,7 @@ public static class SyncExtensions
         builder.Services.AddSingleton<SyncLedger>();
         builder.Services.AddSingleton<ConnectorHttpClients>();
         builder.Services.AddSingleton(sp => new ConnectorKinds(sp.GetServices<IConnectorKind>()));
+        builder.Services.AddSingleton<RecordIngest>();
         builder.Services.AddSingleton<SyncRunner>();
         builder.Services.AddOptions<ConnectorFilesOptions>()
             .Bind(builder.Configuration.GetSection(ConnectorFilesOptions.Section))

@@ -1,8 +1,6 @@
 using System.Collections.Concurrent;
 using Hub.Connectors;
-using Hub.Contracts;
 using Hub.Core.Mapping;
-using Hub.Core.Store;
 using Hub.Core.Sync;
 using Npgsql;
 using Polly.CircuitBreaker;
@@ -24,7 +22,7 @@ namespace Hub.Worker.Sync;
 public sealed partial class SyncRunner(
     ConnectorCatalog catalog,
     SyncLedger ledger,
-    StatusStore store,
+    RecordIngest ingest,
     ConnectorKinds kinds,
     ConnectorHttpClients httpClients,
     TimeProvider timeProvider,
@@ -72,8 +70,9 @@ public sealed partial class SyncRunner(
                 cancellationToken.ThrowIfCancellationRequested();
                 var page = await source.PullAsync(cursor, cancellationToken);
                 pages++;
-                var counts = await StorePageAsync(connector, mapper, runId, page.Records, cursor, page.Cursor, cancellationToken);
-                total = total.Add(counts);
+                var stored = await ingest.StoreAsync(
+                    connector, mapper, page.Records, new IngestLedger(runId, MoveCursor: true, cursor, page.Cursor), cancellationToken);
+                total = total.Add(stored.Counts);
                 cursor = page.Cursor;
 
                 if (total.RecordsRead >= ThresholdMinimumRecords && TooManyBad(connector, total) is { } tooMany)
@@ -142,8 +141,8 @@ public sealed partial class SyncRunner(
                 pages++;
                 afterId = open[^1].Id;
                 var records = open.Select(q => ToRawRecord(q)).ToList();
-                await StorePageAsync(connector, mapper, runId, records, cursorBefore: null, cursorAfter: null, cancellationToken,
-                    resolveIds: open.Select(q => q.Id).ToList());
+                await ingest.StoreAsync(connector, mapper, records,
+                    new IngestLedger(runId, MoveCursor: false, state.Cursor, state.Cursor, open.Select(q => q.Id).ToList()), cancellationToken);
             }
         }
         catch (Exception e) when (Classify(e, cancellationToken) is { } classified)
@@ -155,89 +154,9 @@ public sealed partial class SyncRunner(
         return await ledger.GetRunAsync(runId, CancellationToken.None) ?? throw new InvalidOperationException($"Run {runId} vanished.");
     }
 
-    /// <summary>
-    /// Maps and stores one page. With <paramref name="resolveIds"/> (re-processing), the page's records are
-    /// quarantined records: those stored are marked resolved and the cursor is left alone.
-    /// </summary>
-    private async Task<PageCounts> StorePageAsync(
-        ConnectorRegistration connector,
-        RecordMapper mapper,
-        long runId,
-        IReadOnlyList<RawRecord> records,
-        string? cursorBefore,
-        string? cursorAfter,
-        CancellationToken cancellationToken,
-        IReadOnlyList<long>? resolveIds = null)
-    {
-        var changes = new List<DossierChange>(records.Count);
-        var changeOrigins = new List<int>(records.Count);
-        var steps = new List<DossierStep>();
-        var stepOrigins = new List<int>();
-        var bad = new Dictionary<int, string>();
-        for (var i = 0; i < records.Count; i++)
-        {
-            var mapped = mapper.Map(records[i], connector.SourceSystem);
-            if (mapped.QuarantineReason is { } reason)
-            {
-                bad[i] = reason;
-                continue;
-            }
-
-            if (mapped.Change is { } change)
-            {
-                changes.Add(change);
-                changeOrigins.Add(i);
-            }
-
-            foreach (var step in mapped.Steps)
-            {
-                steps.Add(step);
-                stepOrigins.Add(i);
-            }
-        }
-
-        var counts = PageCounts.Zero;
-        await store.WriteAsync(new ChangeBatch { Dossiers = changes, Steps = steps }, async (connection, result, ct) =>
-        {
-            // Runs again if the store retries the transaction: start from the mapping failures each time.
-            var quarantined = new Dictionary<int, string>(bad);
-            foreach (var rejected in result.Rejected)
-            {
-                var origin = rejected.Kind == RecordKind.DossierChange ? changeOrigins[rejected.Index] : stepOrigins[rejected.Index];
-                quarantined.TryAdd(origin, "rejected by the store: " + rejected.Reason);
-            }
-
-            var now = timeProvider.GetUtcNow();
-            var entries = quarantined.OrderBy(q => q.Key)
-                .Select(q => new QuarantineEntry(KindName(records[q.Key].Kind), records[q.Key].Payload.GetRawText(), q.Value, connector.Mapping.Version))
-                .ToList();
-            var rejectedChanges = result.Rejected.Count(r => r.Kind == RecordKind.DossierChange);
-            counts = new PageCounts(
-                Pages: 1,
-                RecordsRead: records.Count,
-                ChangesStored: result.HistoryRowsAdded,
-                Unchanged: result.DossierChangesReceived - result.HistoryRowsAdded - rejectedChanges,
-                StepsStored: result.StepRowsChanged,
-                Irregular: result.IrregularTransitions,
-                Quarantined: quarantined.Count);
-
-            await SyncLedger.QuarantineAsync(connection, connector.Id, runId, entries, now, ct);
-            if (resolveIds is null)
-            {
-                await SyncLedger.AddPageAsync(connection, runId, counts, cursorAfter, ct);
-                await SyncLedger.MoveCursorAsync(connection, connector.Id, cursorBefore, cursorAfter, now, ct);
-            }
-            else
-            {
-                await SyncLedger.AddPageAsync(connection, runId, counts, cursorBefore, ct);
-                var resolved = resolveIds.Where((_, i) => !quarantined.ContainsKey(i)).ToList();
-                await SyncLedger.ResolveQuarantinedAsync(connection, resolved, runId, now, ct);
-            }
-        }, cancellationToken);
-        return counts;
-    }
-
-    private RecordMapper MapperFor(ConnectorRegistration connector)
+    /// <summary>The compiled mapping of a connector, compiled again when the mapping changes.</summary>
+    /// <exception cref="ConnectorException">The mapping is invalid (a configuration problem).</exception>
+    public RecordMapper MapperFor(ConnectorRegistration connector)
     {
         var json = System.Text.Json.JsonSerializer.Serialize(connector.Mapping, ConnectorCatalog.Json);
         if (_mappers.TryGetValue(connector.Id, out var cached) && cached.Json == json)
@@ -288,8 +207,6 @@ public sealed partial class SyncRunner(
         using var document = System.Text.Json.JsonDocument.Parse(q.Payload);
         return new RawRecord(q.Kind == "step" ? RawRecordKind.Step : RawRecordKind.Dossier, document.RootElement.Clone());
     }
-
-    private static string KindName(RawRecordKind kind) => kind == RawRecordKind.Step ? "step" : "dossier";
 
     private SyncRunRecord Skipped(string connectorId, SyncTrigger trigger)
     {

@@ -22,7 +22,9 @@ public sealed class SyncHarness(NpgsqlDataSource dataSource, params IConnectorKi
 
     public StatusStore Store { get; } = new(dataSource, TimeProvider.System, NullLogger<StatusStore>.Instance);
 
-    public SyncRunner Runner => new(Catalog, Ledger, Store, new ConnectorKinds(kinds), _http, TimeProvider.System, NullLoggerFactory.Instance, NullLogger<SyncRunner>.Instance);
+    public RecordIngest Ingest => new(Store, TimeProvider.System);
+
+    public SyncRunner Runner => new(Catalog, Ledger, Ingest, new ConnectorKinds(kinds), _http, TimeProvider.System, NullLoggerFactory.Instance, NullLogger<SyncRunner>.Instance);
 
     public ConnectorHttpClients Http => _http;
 
