@@ -78,6 +78,22 @@ public sealed class SyncLedger(NpgsqlDataSource dataSource, TimeProvider timePro
         return (long)(await insert.ExecuteScalarAsync(cancellationToken))!;
     }
 
+    /// <summary>Records a run that did not happen because another run of the connector held its lock.</summary>
+    public async Task<long> RecordSkippedAsync(string connectorId, SyncTrigger trigger, CancellationToken cancellationToken)
+    {
+        var now = timeProvider.GetUtcNow();
+        await using var command = dataSource.CreateCommand("""
+            insert into sync_run (connector_id, trigger, host, started_at, ended_at, outcome, failure_reason)
+            values ($1, $2, $3, $4, $4, 'skipped', 'Another run of the connector was in progress (in this or another hub process).')
+            returning id
+            """);
+        command.Parameters.Add(new() { Value = connectorId });
+        command.Parameters.Add(new() { Value = TriggerName(trigger) });
+        command.Parameters.Add(new() { Value = Environment.MachineName + ":" + Environment.ProcessId });
+        command.Parameters.Add(new() { Value = now });
+        return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
     /// <summary>
     /// Moves the connector's cursor from <paramref name="expected"/> to <paramref name="next"/>, in the caller's
     /// transaction. A cursor moved by someone else in between fails the transaction: a page is never stored twice

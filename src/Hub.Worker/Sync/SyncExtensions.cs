@@ -21,6 +21,14 @@ public static class SyncExtensions
             .Bind(builder.Configuration.GetSection(ConnectorFilesOptions.Section))
             .ValidateOnStart();
         builder.Services.AddHostedService<ConnectorFiles>();
+        builder.Services.AddOptions<SyncSchedulerOptions>()
+            .Bind(builder.Configuration.GetSection(SyncSchedulerOptions.Section))
+            .Validate(o => o.WorkerCount is > 0 and <= 200, "Hub:Scheduler:WorkerCount must be between 1 and 200.")
+            .Validate(o => o.ScheduleRefresh >= TimeSpan.FromSeconds(1), "Hub:Scheduler:ScheduleRefresh must be at least one second.")
+            .ValidateOnStart();
+        builder.Services.AddTransient<SyncJobs>();
+        builder.Services.AddSingleton<SyncScheduler>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<SyncScheduler>());
         return builder;
     }
 }

@@ -41,8 +41,7 @@ public sealed partial class SyncRunner(
         await using var lease = await ledger.TryAcquireAsync(connectorId, cancellationToken);
         if (lease is null)
         {
-            LogSkipped(logger, connectorId);
-            return Skipped(connectorId, trigger);
+            return await SkippedAsync(connectorId, trigger, cancellationToken);
         }
 
         // Read after taking the lock: the cursor is the one the last run stored.
@@ -117,8 +116,7 @@ public sealed partial class SyncRunner(
         await using var lease = await ledger.TryAcquireAsync(connectorId, cancellationToken);
         if (lease is null)
         {
-            LogSkipped(logger, connectorId);
-            return Skipped(connectorId, SyncTrigger.Reprocess);
+            return await SkippedAsync(connectorId, SyncTrigger.Reprocess, cancellationToken);
         }
 
         var state = await catalog.GetAsync(connectorId, cancellationToken) ?? throw new UnknownConnectorException(connectorId);
@@ -208,10 +206,16 @@ public sealed partial class SyncRunner(
         return new RawRecord(q.Kind == "step" ? RawRecordKind.Step : RawRecordKind.Dossier, document.RootElement.Clone());
     }
 
-    private SyncRunRecord Skipped(string connectorId, SyncTrigger trigger)
+    private async Task<SyncRunRecord> SkippedAsync(string connectorId, SyncTrigger trigger, CancellationToken cancellationToken)
     {
-        var now = timeProvider.GetUtcNow();
-        return new SyncRunRecord(0, connectorId, trigger, Environment.MachineName, now, now, RunOutcome.Skipped, 0, PageCounts.Zero, null, null, null, null);
+        LogSkipped(logger, connectorId);
+        if (await catalog.GetAsync(connectorId, cancellationToken) is null)
+        {
+            throw new UnknownConnectorException(connectorId);
+        }
+
+        var id = await ledger.RecordSkippedAsync(connectorId, trigger, cancellationToken);
+        return await ledger.GetRunAsync(id, cancellationToken) ?? throw new InvalidOperationException($"Run {id} vanished.");
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Connector {ConnectorId}: a run is already in progress; this one is skipped")]
