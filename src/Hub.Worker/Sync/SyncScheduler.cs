@@ -57,6 +57,7 @@ public sealed partial class SyncScheduler(
     private readonly CancellationTokenSource _stopping = new();
     private BackgroundJobServer? _server;
     private Task? _refreshLoop;
+    private int _disposed;
 
     /// <summary>The scheduler's storage; <c>null</c> when the scheduler is off.</summary>
     public JobStorage? Storage { get; private set; }
@@ -119,6 +120,12 @@ public sealed partial class SyncScheduler(
     /// <inheritdoc/>
     public async ValueTask DisposeAsync()
     {
+        // Registered as a singleton and as a hosted service: the container may dispose it more than once.
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         await _stopping.CancelAsync();
         _server?.Dispose();
         _stopping.Dispose();
