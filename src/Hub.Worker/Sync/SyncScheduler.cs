@@ -78,9 +78,13 @@ public sealed partial class SyncScheduler(
             PrepareSchemaIfNecessary = true,
             QueuePollInterval = settings.QueuePollInterval,
             EnableLongPolling = false,
-            // A run can take long (a province's back-fill); the connector lock, not this timeout, prevents a second run.
-            InvisibilityTimeout = TimeSpan.FromHours(6),
+            // Jobs being processed keep their fetch alive (sliding), so a long back-fill is not fetched twice, while the
+            // job of a killed process is queued again after 5 minutes. The connector lock prevents a second run anyway.
+            InvisibilityTimeout = TimeSpan.FromMinutes(5),
             UseSlidingInvisibilityTimeout = true,
+            // The storage's locks are table rows: a killed process leaves them behind until this timeout (10 min by
+            // default), holding back every schedule. Its critical sections last milliseconds.
+            DistributedLockTimeout = TimeSpan.FromMinutes(1),
         });
         _server = new BackgroundJobServer(
             new BackgroundJobServerOptions
