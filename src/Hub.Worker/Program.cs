@@ -12,6 +12,7 @@ builder.AddHubSync();
 builder.Services.AddProblemDetails();
 builder.Services.AddHubHealthChecks();
 builder.Services.AddDossiersApi();
+builder.Services.AddNationalPortalAdapter();
 
 var app = builder.Build();
 
@@ -19,6 +20,7 @@ app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.MapHealthApi();
 app.MapDossiersApi();
+app.MapNationalPortalAdapterApi();
 
 try
 {
