@@ -60,6 +60,13 @@ public sealed record ProvinceOptions
     /// <summary>Share of dossiers whose returned result is cancelled (10→4) and handled again (→9→10). Part of the truth.</summary>
     public double RollbackShare { get; init; } = DefaultRollbackShare;
 
+    /// <summary>
+    /// Whether every lifecycle time (submission, each status change and so each revision's update time) is in whole
+    /// seconds, strictly increasing within a dossier. For the national portal protocol, whose dates carry whole seconds
+    /// only: without it two revisions could not be ordered if they fell in the same second. Part of the truth.
+    /// </summary>
+    public bool WholeSecondTimes { get; init; }
+
     /// <summary>OAuth2 client id the token endpoint accepts.</summary>
     public string ClientId { get; init; } = DefaultClientId;
 

@@ -13,6 +13,7 @@ builder.Services.AddProblemDetails();
 builder.Services.AddHubHealthChecks();
 builder.Services.AddDossiersApi();
 builder.Services.AddConnectorsApi();
+builder.Services.AddNationalPortalAdapter();
 
 var app = builder.Build();
 
@@ -21,6 +22,7 @@ app.UseStatusCodePages();
 app.MapHealthApi();
 app.MapDossiersApi();
 app.MapConnectorsApi();
+app.MapNationalPortalAdapterApi();
 
 try
 {

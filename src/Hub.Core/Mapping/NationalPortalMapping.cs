@@ -13,7 +13,8 @@ namespace Hub.Core.Mapping;
 /// <list type="bullet">
 /// <item><description>
 /// <c>_eventTime</c> (<see cref="EventTimeField"/>): when the change happened. The protocol has no update-time field, so
-/// the adapter supplies the best time it has (for a pushed message, the time the hub received it), either in the
+/// the adapter supplies the best time it has (the row's <c>NgayCapNhat</c> when it carries one, else the time the hub
+/// received the post), either in the
 /// protocol's own <c>yyyyMMddHHmmss</c> Vietnam time or as ISO 8601 with an offset (<c>2025-11-17T09:30:40.1234567+07:00</c>),
 /// which keeps sub-second order between updates of the same dossier.
 /// </description></item>

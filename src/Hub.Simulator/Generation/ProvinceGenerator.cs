@@ -67,6 +67,11 @@ internal static class ProvinceGenerator
         var paidOnline = procedure.HasFee && applyMethod.Channel == Channel.Online && rng.NextDouble() < 0.7;
         var windowMs = (long)(end - start).TotalMilliseconds;
         var submitted = start.AddMilliseconds(rng.NextInt64(0, windowMs + 1));
+        if (options.WholeSecondTimes)
+        {
+            // Start is whole seconds, so the submission stays inside the window.
+            submitted = Seconds(submitted);
+        }
 
         var dossier = new SimDossier
         {
@@ -129,6 +134,17 @@ internal static class ProvinceGenerator
             if (nextStatus != NationalStatus.WithdrawnByApplicant)
             {
                 t = OfficeTime(t, rng);
+            }
+
+            if (options.WholeSecondTimes)
+            {
+                // Whole seconds, and at least one second after the previous status, so that every revision of the
+                // dossier has its own second (delays are at least a minute, so this only guards the rule).
+                t = Seconds(t);
+                if (t <= at)
+                {
+                    t = Seconds(at).AddSeconds(1);
+                }
             }
 
             if (t > end)

@@ -1,0 +1,450 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using System.Text.Unicode;
+using Hub.Connectors;
+using Hub.Connectors.BuiltIn;
+using Hub.Connectors.BuiltIn.NationalPortal;
+using Hub.Core.Sync;
+using Hub.Worker.Portal;
+using Hub.Worker.Sync;
+using Npgsql;
+
+namespace Hub.Worker.Api;
+
+/// <summary>
+/// The national portal's own sync protocol, so that a one-stop system's existing sync client can point at the hub
+/// unchanged: <c>POST /portal/login</c> gives a session for the credentials of a <c>national-portal</c> connector;
+/// <c>POST /portal/sync</c> (or <c>/portal/{service}</c>) takes <c>DongBoHoSoMC</c> and <c>CapNhatTienDoHoSoMC</c> posts.
+/// Replies are the portal's <c>{error_code, message, result}</c>. See the kind's README for the protocol and codes.
+/// </summary>
+/// <remarks>
+/// Rows enter the store through <see cref="RecordIngest"/> like every other record: mapped with the connector's
+/// mapping, the bad ones quarantined in the same transaction. Logs name connectors, services, counts and reasons,
+/// never row contents or passwords (personal data and secrets).
+/// </remarks>
+public static partial class NationalPortalAdapterApi
+{
+    private const string LogCategory = "Hub.Worker.Api.NationalPortalAdapter";
+
+    /// <summary>At most this many "already exists" answers are spelled out in a reply's message; all are in <c>result</c>.</summary>
+    private const int MaxNamedInMessage = 10;
+
+    private static readonly JsonSerializerOptions ReplyJson = new()
+    {
+        // Clients look for "thành công" and "đã tồn tại" in the raw reply: Vietnamese must not be \u-escaped.
+        Encoder = JavaScriptEncoder.Create(UnicodeRanges.All),
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    public static IServiceCollection AddNationalPortalAdapter(this IServiceCollection services)
+    {
+        services.AddSingleton<PortalSessions>();
+        services.AddSingleton<PortalServices>();
+        return services;
+    }
+
+    public static WebApplication MapNationalPortalAdapterApi(this WebApplication app)
+    {
+        var portal = app.MapGroup("/portal");
+        portal.MapPost("/login", LoginAsync);
+        portal.MapPost("/sync", (HttpContext context, PortalServices services, CancellationToken cancellationToken) =>
+            SyncAsync(context, null, services, cancellationToken));
+        portal.MapPost("/{service}", (HttpContext context, string service, PortalServices services, CancellationToken cancellationToken) =>
+            SyncAsync(context, service, services, cancellationToken));
+        return app;
+    }
+
+    private static async Task<IResult> LoginAsync(HttpContext context, PortalServices services, CancellationToken cancellationToken)
+    {
+        var logger = services.Logger;
+        var (username, password, problem) = await ReadCredentialsAsync(context.Request, cancellationToken);
+        if (problem is not null)
+        {
+            LogLoginMalformed(logger, Remote(context), problem);
+            return LoginReply(StatusCodes.Status400BadRequest, -2, $"The login cannot be read: {problem}.");
+        }
+
+        var candidates = new List<ConnectorRegistration>();
+        foreach (var state in await services.Catalog.ListAsync(cancellationToken))
+        {
+            var connector = state.Registration;
+            if (connector.Kind != NationalPortalConnectorKind.KindName || !connector.Active)
+            {
+                continue;
+            }
+
+            NationalPortalSettings settings;
+            try
+            {
+                settings = NationalPortalSettings.Parse(connector.Configuration);
+            }
+            catch (ConnectorException e)
+            {
+                LogConnectorUnusable(logger, connector.Id, e.Message);
+                continue;
+            }
+
+            if (settings.CredentialsMatch(username!, password!))
+            {
+                candidates.Add(connector);
+            }
+        }
+
+        if (candidates.Count == 0)
+        {
+            LogLoginRefused(logger, username!, Remote(context));
+            return LoginReply(StatusCodes.Status401Unauthorized, -1,
+                "Wrong user name or password: no active national-portal connector of the hub has these credentials.");
+        }
+
+        if (candidates.Count > 1)
+        {
+            LogLoginAmbiguous(logger, username!, string.Join(", ", candidates.Select(c => c.Id)));
+            return LoginReply(StatusCodes.Status500InternalServerError, -9,
+                "These credentials belong to more than one connector of the hub; its operators must give each national-portal connector its own user name.");
+        }
+
+        var chosen = candidates[0];
+        var chosenSettings = NationalPortalSettings.Parse(chosen.Configuration);
+        var (token, expiresAt) = await services.Sessions.OpenAsync(chosen.Id, chosenSettings.CredentialStamp(), chosenSettings.SessionLifetime, cancellationToken);
+        LogLoggedIn(logger, chosen.Id, username!, expiresAt);
+        return Results.Json(new LoginAnswer(0, PortalProtocol.Messages.Success, token), ReplyJson);
+    }
+
+    private static async Task<IResult> SyncAsync(HttpContext context, string? pathService, PortalServices services, CancellationToken cancellationToken)
+    {
+        var logger = services.Logger;
+        var receivedAt = services.Time.GetUtcNow();
+        if (pathService is not null && !PortalProtocol.Services.Contains(pathService, StringComparer.Ordinal))
+        {
+            LogRefused(logger, "-", pathService, PortalProtocol.Codes.UnknownService, "unknown service in the path");
+            return SyncReply(StatusCodes.Status404NotFound, PortalProtocol.Codes.UnknownService,
+                $"/portal/{Shown(pathService)} is not a service of the hub; post to /portal/sync or /portal/{{{string.Join("|", PortalProtocol.Services)}}}.");
+        }
+
+        var body = await ReadBodyAsync(context.Request, cancellationToken);
+        var envelope = PortalEnvelope.Read(body, pathService, out var problems);
+        if (envelope is null)
+        {
+            var reason = string.Join("; ", problems).TrimEnd('.');
+            LogRefused(logger, "-", pathService ?? "-", PortalProtocol.Codes.Malformed, reason);
+            return SyncReply(StatusCodes.Status400BadRequest, PortalProtocol.Codes.Malformed, $"The sync post cannot be read: {reason}.");
+        }
+
+        try
+        {
+            var (connector, refusal) = await AuthenticateAsync(envelope, services, cancellationToken);
+            if (refusal is not null)
+            {
+                LogRefused(logger, connector?.Id ?? "-", envelope.Service, refusal.Code, refusal.Message);
+                return SyncReply(refusal.Status, refusal.Code, refusal.Message);
+            }
+
+            return await StoreAsync(envelope, connector!, receivedAt, services, cancellationToken);
+        }
+        catch (Exception e) when (e is NpgsqlException or TimeoutException)
+        {
+            LogHubFailure(logger, envelope.Service, e.GetType().Name, e.Message);
+            return SyncReply(StatusCodes.Status503ServiceUnavailable, PortalProtocol.Codes.HubFailure,
+                "The hub's database did not answer; nothing of this post was stored. Send it again later.");
+        }
+    }
+
+    /// <summary>The session's connector, or why the post is refused.</summary>
+    private static async Task<(ConnectorRegistration? Connector, Refusal? Refusal)> AuthenticateAsync(
+        PortalEnvelope envelope, PortalServices services, CancellationToken cancellationToken)
+    {
+        const string LogIn = "log in again with POST /portal/login and send the new session token";
+        if (envelope.Session is not { } token)
+        {
+            return (null, Refusal.Unauthorized("The post has no session: log in with POST /portal/login and send its session token in every post."));
+        }
+
+        var session = await services.Sessions.FindAsync(token, cancellationToken);
+        if (session is null)
+        {
+            return (null, Refusal.Unauthorized($"The session is unknown to the hub: {LogIn}."));
+        }
+
+        if (session.Expired)
+        {
+            return (null, Refusal.Unauthorized(
+                $"The session expired at {session.ExpiresAt.ToOffset(PortalProtocol.VietnamOffset).ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture)} (Vietnam time): {LogIn}."));
+        }
+
+        var connector = (await services.Catalog.GetAsync(session.ConnectorId, cancellationToken))?.Registration;
+        if (connector is null || !connector.Active || connector.Kind != NationalPortalConnectorKind.KindName)
+        {
+            return (connector, Refusal.Unauthorized($"The session's connector is no longer active in the hub: {LogIn} once it is."));
+        }
+
+        NationalPortalSettings settings;
+        try
+        {
+            settings = NationalPortalSettings.Parse(connector.Configuration);
+        }
+        catch (ConnectorException e)
+        {
+            LogConnectorUnusable(services.Logger, connector.Id, e.Message);
+            return (connector, new Refusal(StatusCodes.Status500InternalServerError, PortalProtocol.Codes.HubFailure,
+                "The connector's configuration in the hub is invalid; the hub's operators must fix it. Nothing was stored."));
+        }
+
+        if (!CryptographicOperations.FixedTimeEquals(session.CredentialStamp, settings.CredentialStamp()))
+        {
+            return (connector, Refusal.Unauthorized($"The connector's credentials changed since this session began: {LogIn}."));
+        }
+
+        return (connector, null);
+    }
+
+    private static async Task<IResult> StoreAsync(
+        PortalEnvelope envelope, ConnectorRegistration connector, DateTimeOffset receivedAt, PortalServices services, CancellationToken cancellationToken)
+    {
+        var logger = services.Logger;
+        var receiver = NationalPortalConnectorKind.Create(connector.Configuration);
+        var accepted = receiver.Accept(envelope, receivedAt);
+        if (accepted.IsRefused)
+        {
+            var status = accepted.ErrorCode == PortalProtocol.Codes.AgencyNotAllowed ? StatusCodes.Status403Forbidden : StatusCodes.Status400BadRequest;
+            LogRefused(logger, connector.Id, envelope.Service, accepted.ErrorCode!, accepted.Reason!);
+            return SyncReply(status, accepted.ErrorCode!, $"The post is refused: {accepted.Reason}.");
+        }
+
+        // The portal does not upsert: an insert of a dossier it holds is answered "already exists" and not applied, and
+        // clients then send it again as an update. The other rows of the post are applied.
+        var codes = envelope.Rows.Select(DossierCode).ToList();
+        var existing = accepted.Kind == RawRecordKind.Dossier && !envelope.IsUpdating
+            ? await ExistingCodesAsync(services.DataSource, connector.SourceSystem, codes, cancellationToken)
+            : [];
+        var toStore = new List<RawRecord>(accepted.Records.Count);
+        var origins = new List<int>(accepted.Records.Count);
+        var results = new List<RowAnswer>();
+        for (var i = 0; i < accepted.Records.Count; i++)
+        {
+            if (codes[i] is { } code && existing.Contains(code))
+            {
+                results.Add(new RowAnswer(Index(i), code, PortalProtocol.Codes.AlreadyExists, PortalProtocol.Messages.AlreadyExists(code)));
+                continue;
+            }
+
+            toStore.Add(accepted.Records[i]);
+            origins.Add(i);
+        }
+
+        IngestResult? stored = null;
+        if (toStore.Count > 0)
+        {
+            try
+            {
+                stored = await services.Ingest.StoreAsync(connector, services.Runner.MapperFor(connector), toStore, IngestLedger.Push, cancellationToken);
+            }
+            catch (ConnectorException e)
+            {
+                LogConnectorUnusable(logger, connector.Id, e.Message);
+                return SyncReply(StatusCodes.Status500InternalServerError, PortalProtocol.Codes.HubFailure,
+                    "The connector's mapping in the hub is invalid; the hub's operators must fix it. Nothing was stored.");
+            }
+
+            foreach (var problem in stored.Quarantined)
+            {
+                var row = origins[problem.Index];
+                results.Add(new RowAnswer(Index(row), codes[row] ?? "", PortalProtocol.Codes.RowQuarantined,
+                    $"Not accepted, kept in the hub's quarantine: {problem.Reason}"));
+            }
+        }
+
+        results.Sort((a, b) => int.Parse(a.Index, CultureInfo.InvariantCulture).CompareTo(int.Parse(b.Index, CultureInfo.InvariantCulture)));
+        var alreadyExisting = results.Where(r => r.ErrorCode == PortalProtocol.Codes.AlreadyExists).ToList();
+        var quarantined = results.Count - alreadyExisting.Count;
+        var applied = toStore.Count - quarantined;
+        if (quarantined > 0)
+        {
+            LogQuarantined(logger, connector.Id, envelope.Service, quarantined, envelope.Rows.Count);
+        }
+
+        LogStored(logger, connector.Id, envelope.Service, envelope.Rows.Count, stored?.Counts.ChangesStored ?? 0, stored?.Counts.StepsStored ?? 0,
+            alreadyExisting.Count, quarantined);
+
+        var notAccepted = quarantined == 0
+            ? ""
+            : $"{quarantined} of {envelope.Rows.Count} row(s) were not accepted and are kept in the hub's quarantine (see result)";
+        if (alreadyExisting.Count > 0)
+        {
+            var named = string.Join("; ", alreadyExisting.Take(MaxNamedInMessage).Select(r => r.Message));
+            var more = alreadyExisting.Count > MaxNamedInMessage ? $"; and {alreadyExisting.Count - MaxNamedInMessage} more (see result)" : "";
+            var message = $"{named}{more}. These were not applied: send them with isUpdating \"True\" to update them. {applied} other row(s) were applied."
+                + (notAccepted.Length > 0 ? " " + notAccepted + "." : "");
+            return SyncReply(StatusCodes.Status200OK, PortalProtocol.Codes.AlreadyExists, message, results);
+        }
+
+        return SyncReply(StatusCodes.Status200OK, PortalProtocol.Codes.Success,
+            notAccepted.Length == 0 ? PortalProtocol.Messages.SyncSuccess : $"{PortalProtocol.Messages.SyncSuccess}; {notAccepted}.", results);
+    }
+
+    /// <summary>Which of the codes the source system's dossiers already use.</summary>
+    private static async Task<HashSet<string>> ExistingCodesAsync(
+        NpgsqlDataSource dataSource, string sourceSystem, List<string?> codes, CancellationToken cancellationToken)
+    {
+        var distinct = codes.OfType<string>().Distinct(StringComparer.Ordinal).ToArray();
+        var existing = new HashSet<string>(StringComparer.Ordinal);
+        if (distinct.Length == 0)
+        {
+            return existing;
+        }
+
+        await using var command = dataSource.CreateCommand("select dossier_code from dossier where source_system = $1 and dossier_code = any($2)");
+        command.Parameters.Add(new() { Value = sourceSystem });
+        command.Parameters.Add(new() { Value = distinct });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            existing.Add(reader.GetString(0));
+        }
+
+        return existing;
+    }
+
+    /// <summary>A row's <c>MaHoSo</c>, trimmed; <c>null</c> when it has none.</summary>
+    private static string? DossierCode(JsonElement row) =>
+        row.ValueKind == JsonValueKind.Object
+        && row.TryGetProperty(PortalProtocol.DossierCodeField, out var code)
+        && code.ValueKind == JsonValueKind.String
+        && code.GetString()!.Trim() is { Length: > 0 } text
+            ? text
+            : null;
+
+    private static async Task<(string? Username, string? Password, string? Problem)> ReadCredentialsAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        string? username, password;
+        if (request.HasFormContentType)
+        {
+            var form = await request.ReadFormAsync(cancellationToken);
+            username = form["username"].FirstOrDefault();
+            password = form["password"].FirstOrDefault();
+        }
+        else
+        {
+            var body = await ReadBodyAsync(request, cancellationToken);
+            JsonElement root;
+            try
+            {
+                root = body.IsEmpty ? default : JsonSerializer.Deserialize<JsonElement>(body.Span);
+            }
+            catch (JsonException e)
+            {
+                return (null, null, $"the body is not valid JSON ({e.Message})");
+            }
+
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                return (null, null, "the body must be a JSON object {\"username\": \"…\", \"password\": \"…\"}");
+            }
+
+            username = root.TryGetProperty("username", out var u) && u.ValueKind == JsonValueKind.String ? u.GetString() : null;
+            password = root.TryGetProperty("password", out var p) && p.ValueKind == JsonValueKind.String ? p.GetString() : null;
+        }
+
+        var missing = new[] { ("username", username), ("password", password) }.Where(f => string.IsNullOrEmpty(f.Item2)).Select(f => f.Item1).ToList();
+        return missing.Count > 0
+            ? (null, null, $"{string.Join(" and ", missing)} missing or not a string")
+            : (username, password, null);
+    }
+
+    private static async Task<ReadOnlyMemory<byte>> ReadBodyAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        using var buffer = new MemoryStream();
+        await request.Body.CopyToAsync(buffer, cancellationToken);
+        return buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
+    }
+
+    private static IResult LoginReply(int status, int code, string message) =>
+        Results.Json(new LoginAnswer(code, message, null), ReplyJson, statusCode: status);
+
+    private static IResult SyncReply(int status, string code, string message, IReadOnlyList<RowAnswer>? result = null) =>
+        Results.Json(new SyncAnswer(code, message, result ?? []), ReplyJson, statusCode: status);
+
+    private static string Index(int i) => i.ToString(CultureInfo.InvariantCulture);
+
+    private static string Remote(HttpContext context) => context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+
+    /// <summary>A value from the wire, shortened for messages and logs.</summary>
+    private static string Shown(string value) => value.Length <= 64 ? value : value[..64] + "…";
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Portal login: connector {ConnectorId} (user {Username}) got a session until {ExpiresAt}")]
+    private static partial void LogLoggedIn(ILogger logger, string connectorId, string username, DateTimeOffset expiresAt);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Portal login refused for user {Username} from {Remote}: no active national-portal connector has these credentials")]
+    private static partial void LogLoginRefused(ILogger logger, string username, string remote);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Portal login from {Remote} cannot be read: {Problem}")]
+    private static partial void LogLoginMalformed(ILogger logger, string remote, string problem);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Portal login for user {Username} refused: the credentials belong to several connectors ({ConnectorIds}); give each its own user name")]
+    private static partial void LogLoginAmbiguous(ILogger logger, string username, string connectorIds);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Connector {ConnectorId} cannot serve portal clients: {Reason}")]
+    private static partial void LogConnectorUnusable(ILogger logger, string connectorId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Portal post refused (connector {ConnectorId}, service {Service}): error_code {Code}: {Reason}")]
+    private static partial void LogRefused(ILogger logger, string connectorId, string service, string code, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Portal post (connector {ConnectorId}, service {Service}): {Quarantined} of {Rows} rows quarantined; see the connector's quarantine for the reasons")]
+    private static partial void LogQuarantined(ILogger logger, string connectorId, string service, int quarantined, int rows);
+
+    [LoggerMessage(Level = LogLevel.Debug,
+        Message = "Portal post (connector {ConnectorId}, service {Service}): {Rows} rows, {Changes} changes and {Steps} steps stored, {Existing} already existing, {Quarantined} quarantined")]
+    private static partial void LogStored(ILogger logger, string connectorId, string service, int rows, int changes, int steps, int existing, int quarantined);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Portal post (service {Service}) not stored: the hub's database failed ({Error}: {Message})")]
+    private static partial void LogHubFailure(ILogger logger, string service, string error, string message);
+
+    /// <summary>What the handlers use, resolved once per request.</summary>
+    internal sealed class PortalServices(
+        ConnectorCatalog catalog,
+        PortalSessions sessions,
+        RecordIngest ingest,
+        SyncRunner runner,
+        NpgsqlDataSource dataSource,
+        TimeProvider time,
+        ILoggerFactory loggerFactory)
+    {
+        public ConnectorCatalog Catalog => catalog;
+
+        public PortalSessions Sessions => sessions;
+
+        public RecordIngest Ingest => ingest;
+
+        public SyncRunner Runner => runner;
+
+        public NpgsqlDataSource DataSource => dataSource;
+
+        public TimeProvider Time => time;
+
+        public ILogger Logger { get; } = loggerFactory.CreateLogger(LogCategory);
+    }
+
+    private sealed record Refusal(int Status, string Code, string Message)
+    {
+        public static Refusal Unauthorized(string message) => new(StatusCodes.Status401Unauthorized, PortalProtocol.Codes.AuthenticationFailed, message);
+    }
+
+    private sealed record LoginAnswer(
+        [property: JsonPropertyName("error_code")] int ErrorCode,
+        [property: JsonPropertyName("message")] string Message,
+        [property: JsonPropertyName("session")] string? Session);
+
+    private sealed record SyncAnswer(
+        [property: JsonPropertyName("error_code")] string ErrorCode,
+        [property: JsonPropertyName("message")] string Message,
+        [property: JsonPropertyName("result")] IReadOnlyList<RowAnswer> Result);
+
+    private sealed record RowAnswer(
+        [property: JsonPropertyName("index")] string Index,
+        [property: JsonPropertyName("MaHoSo")] string DossierCode,
+        [property: JsonPropertyName("error_code")] string ErrorCode,
+        [property: JsonPropertyName("message")] string Message);
+}
