@@ -19,12 +19,15 @@ public sealed class ConnectorFilesOptions
 /// alone. A file that cannot be read stops the start with its name and the reason: a hub that silently drops a
 /// province's connector is worse than one that does not start.
 /// </summary>
-public sealed partial class ConnectorFiles(IOptions<ConnectorFilesOptions> options, ConnectorCatalog catalog, ConnectorKinds kinds, ILogger<ConnectorFiles> logger)
+/// <remarks>The catalog is resolved at start, not in the constructor: the database is only up once its own hosted service started.</remarks>
+public sealed partial class ConnectorFiles(IOptions<ConnectorFilesOptions> options, IServiceProvider services, ILogger<ConnectorFiles> logger)
     : IHostedService
 {
     /// <inheritdoc/>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        var catalog = services.GetRequiredService<ConnectorCatalog>();
+        var kinds = services.GetRequiredService<ConnectorKinds>();
         var folder = options.Value.Directory;
         if (string.IsNullOrWhiteSpace(folder))
         {
