@@ -177,7 +177,7 @@ public static partial class PluginLoader
     /// <summary>What went wrong, in words that say what to do.</summary>
     private static string Describe(Exception e, string main) => e switch
     {
-        System.Reflection.TargetInvocationException { InnerException: { } inner } => $"its constructor threw {inner.GetType().Name}: {inner.Message}",
+        TargetInvocationException { InnerException: { } inner } => $"its constructor threw {inner.GetType().Name}: {inner.Message}",
         ReflectionTypeLoadException { LoaderExceptions: var loader } when loader.FirstOrDefault(x => x is not null) is { } first => Describe(first, main),
         BadImageFormatException => $"{Path.GetFileName(e is BadImageFormatException { FileName: { } file } ? file : main)} is not a .NET assembly this hub can load: {e.Message}",
         FileNotFoundException or FileLoadException when SharedAssemblies.IsSdk(AssemblyNameOf(FileNameOf(e))) => Incompatible(e),
