@@ -1,6 +1,7 @@
 using Hub.Core.Postgres;
 using Hub.Worker.Api;
 using Hub.Worker.Database;
+using Hub.Worker.Plugins;
 using Hub.Worker.Sync;
 
 // Settings come from appsettings.json beside the program, wherever it is started from; relative paths in them
@@ -29,7 +30,7 @@ try
     app.Run();
     return 0;
 }
-catch (LocalPostgresException)
+catch (Exception e) when (e is LocalPostgresException or PluginLoadException)
 {
     // Already logged by the host with the reason and what to do; no stack trace for a set-up problem.
     return 1;

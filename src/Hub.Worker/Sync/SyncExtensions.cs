@@ -1,6 +1,7 @@
 using Hub.Connectors;
 using Hub.Connectors.BuiltIn;
 using Hub.Core.Sync;
+using Hub.Worker.Plugins;
 
 namespace Hub.Worker.Sync;
 
@@ -15,7 +16,9 @@ public static class SyncExtensions
         builder.Services.AddSingleton<ConnectorCatalog>();
         builder.Services.AddSingleton<SyncLedger>();
         builder.Services.AddSingleton<ConnectorHttpClients>();
-        builder.Services.AddSingleton(sp => new ConnectorKinds(sp.GetServices<IConnectorKind>()));
+        // The built-in kinds and those of the plugins folder (src/Hub.Worker/Plugins), loaded with the kinds at start-up.
+        builder.AddConnectorPlugins();
+        builder.Services.AddSingleton(sp => new ConnectorKinds(sp.GetServices<IConnectorKind>().Concat(sp.GetRequiredService<ConnectorPlugins>().Kinds)));
         builder.Services.AddSingleton<RecordIngest>();
         builder.Services.AddSingleton<SyncRunner>();
         builder.Services.AddOptions<ConnectorFilesOptions>()

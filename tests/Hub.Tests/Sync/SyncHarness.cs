@@ -24,7 +24,10 @@ public sealed class SyncHarness(NpgsqlDataSource dataSource, params IConnectorKi
 
     public RecordIngest Ingest => new(Store, TimeProvider.System);
 
-    public SyncRunner Runner => new(Catalog, Ledger, Ingest, new ConnectorKinds(kinds), _http, TimeProvider.System, NullLoggerFactory.Instance, NullLogger<SyncRunner>.Instance);
+    /// <summary>The kinds the harness knows: built-in, scripted or loaded from a plugins folder.</summary>
+    public ConnectorKinds Kinds => new(kinds);
+
+    public SyncRunner Runner => new(Catalog, Ledger, Ingest, Kinds, _http, TimeProvider.System, NullLoggerFactory.Instance, NullLogger<SyncRunner>.Instance);
 
     public ConnectorHttpClients Http => _http;
 
