@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Hub.Core.Sync;
+using Hub.Worker.Database;
 using Microsoft.Extensions.Options;
 
 namespace Hub.Worker.Sync;
@@ -19,7 +20,11 @@ public sealed class ConnectorFilesOptions
 /// alone. A file that cannot be read stops the start with its name and the reason: a hub that silently drops a
 /// province's connector is worse than one that does not start.
 /// </summary>
-public sealed partial class ConnectorFiles(IOptions<ConnectorFilesOptions> options, ConnectorCatalog catalog, ConnectorKinds kinds, ILogger<ConnectorFiles> logger)
+/// <remarks>
+/// It takes the hub's database rather than the catalog: hosted services are all built before the first one starts, and
+/// the data source (hence the catalog) only exists once <see cref="HubDatabase"/>, started before this one, has started.
+/// </remarks>
+public sealed partial class ConnectorFiles(IOptions<ConnectorFilesOptions> options, HubDatabase database, ConnectorKinds kinds, ILogger<ConnectorFiles> logger)
     : IHostedService
 {
     /// <inheritdoc/>
@@ -36,6 +41,7 @@ public sealed partial class ConnectorFiles(IOptions<ConnectorFilesOptions> optio
             throw new InvalidOperationException($"The connectors folder '{Path.GetFullPath(folder)}' (Hub:Connectors:Directory) does not exist.");
         }
 
+        var catalog = new ConnectorCatalog(database.DataSource);
         foreach (var file in Directory.EnumerateFiles(folder, "*.json").Order(StringComparer.Ordinal))
         {
             var registration = Read(file);
