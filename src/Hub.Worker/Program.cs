@@ -19,6 +19,7 @@ app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.MapHealthApi();
 app.MapDossiersApi();
+app.MapWebhookApi();
 
 try
 {

@@ -11,6 +11,7 @@ public static class SyncExtensions
     public static IHostApplicationBuilder AddHubSync(this IHostApplicationBuilder builder)
     {
         builder.Services.AddSingleton<IConnectorKind, RestPullConnectorKind>();
+        builder.Services.AddSingleton<IConnectorKind, JsonWebhookConnectorKind>();
         builder.Services.AddSingleton<ConnectorCatalog>();
         builder.Services.AddSingleton<SyncLedger>();
         builder.Services.AddSingleton<ConnectorHttpClients>();
