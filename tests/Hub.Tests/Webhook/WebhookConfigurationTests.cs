@@ -102,14 +102,7 @@ public class WebhookConfigurationTests
         var secrets = json["properties"]!.AsObject().Where(p => p.Value?["x-secret"]?.GetValue<bool>() == true).Select(p => p.Key).Order().ToList();
         Assert.Equal(["previousSecret", "secret"], secrets);
 
-        var example = """
-            {
-              "secret": "3q1v0m8uWcL2xJ9kq0yq3m7mYk3QeQ0l8m1c9o8YQ1E=",
-              "previousSecret": "Yk8Qm0v3l9c2xJ1uWq3m7mq0y8o3QeQ1l0m8c9o1YkE=",
-              "tolerance": "00:05:00",
-              "maxBodyBytes": 10485760
-            }
-            """;
+        var example = WebhookReadme.Block("Configuration", "json");
         Assert.Empty(schema.Validate(example));
         Assert.NotEmpty(schema.Validate("""{ "secret": "short" }"""));
         Assert.NotEmpty(schema.Validate("""{ "secret": "3q1v0m8uWcL2xJ9kq0yq3m7mYk3QeQ0l8m1c9o8YQ1E=", "records": [] }"""));

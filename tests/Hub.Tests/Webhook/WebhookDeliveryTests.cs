@@ -1,5 +1,7 @@
+using System.Diagnostics;
 using System.Net;
 using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Hub.Core.Sync;
@@ -52,6 +54,39 @@ public class WebhookDeliveryTests(WebhookHub hub)
 
         await hub.LogEntryAsync($"Connector {WebhookHub.FileConnectorId}: webhook delivery accepted: 4 records, 3 changes stored");
         Assert.DoesNotContain(owner, hub.Process.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_curl_and_openssl_example_of_the_README_delivers_a_batch()
+    {
+        var connector = await hub.RegisterAsync("readme");
+        var work = Directory.CreateTempSubdirectory("hub-webhook-readme-");
+        try
+        {
+            // Pretty-printed, with line breaks: the signature covers the file's exact bytes.
+            var batch = Path.Combine(work.FullName, "batch.json");
+            await File.WriteAllTextAsync(batch, JsonNode.Parse(Encoding.UTF8.GetString(Body([Dossier(connector.Id, "m1", 0, "4", Owner())])))!
+                .ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+            var script = string.Join('\n', WebhookReadme.Block("Sending a batch with curl and openssl", "sh")
+                .Split('\n').Where(line => !line.StartsWith("SECRET=", StringComparison.Ordinal)));
+            var start = new ProcessStartInfo("bash", ["-euo", "pipefail", "-c", script]) { RedirectStandardOutput = true, RedirectStandardError = true };
+            start.Environment["SECRET"] = connector.Secret;
+            start.Environment["URL"] = new Uri(hub.Process.BaseAddress, $"/api/connectors/{connector.Id}/webhook").AbsoluteUri;
+            start.Environment["BODY"] = batch;
+            using var bash = Process.Start(start)!;
+            var output = await bash.StandardOutput.ReadToEndAsync();
+            var errors = await bash.StandardError.ReadToEndAsync();
+            await bash.WaitForExitAsync();
+
+            Assert.True(bash.ExitCode == 0, errors);
+            var reply = JsonDocument.Parse(output).RootElement;
+            Assert.Equal(1, reply.GetProperty("stored").GetInt32());
+            Assert.Equal(new StoredCounts(History: 1, Dossiers: 1, Steps: 0, Quarantined: 0, Deliveries: 1), await hub.CountsAsync(connector));
+        }
+        finally
+        {
+            work.Delete(recursive: true);
+        }
     }
 
     [Fact]
