@@ -24,6 +24,7 @@ app.MapHealthApi();
 app.MapDossiersApi();
 app.MapConnectorsApi();
 app.MapNationalPortalAdapterApi();
+app.MapWebhookApi();
 
 try
 {

@@ -19,6 +19,7 @@ public sealed class RecordIngest(StatusStore store, TimeProvider timeProvider)
     /// <param name="records">The raw records.</param>
     /// <param name="ledger">What else to record in the same transaction.</param>
     /// <param name="cancellationToken">Cancels; nothing is committed.</param>
+    /// <exception cref="ReplayedDeliveryException">The ledger's <see cref="IngestLedger.Delivery"/> was already recorded; nothing is committed.</exception>
     public async Task<IngestResult> StoreAsync(
         ConnectorRegistration connector, RecordMapper mapper, IReadOnlyList<RawRecord> records, IngestLedger ledger, CancellationToken cancellationToken)
     {
@@ -52,6 +53,12 @@ public sealed class RecordIngest(StatusStore store, TimeProvider timeProvider)
         IngestResult? outcome = null;
         await store.WriteAsync(new ChangeBatch { Dossiers = changes, Steps = steps }, async (connection, result, ct) =>
         {
+            if (ledger.Delivery is { } delivery)
+            {
+                // First, so that a replayed delivery stops here and rolls back what the batch wrote.
+                await WebhookDeliveries.RecordAsync(connection, connector.Id, delivery, ct);
+            }
+
             // Runs again if the store retries the transaction: start from the mapping failures each time.
             var quarantined = new SortedDictionary<int, string>(bad);
             foreach (var rejected in result.Rejected)
@@ -108,6 +115,12 @@ public sealed record IngestLedger(long? RunId, bool MoveCursor = false, string? 
 {
     /// <summary>Pushed records: no run, no cursor.</summary>
     public static readonly IngestLedger Push = new(RunId: null);
+
+    /// <summary>
+    /// A pushed delivery to record in the same transaction; when the connector already has it, nothing is stored and
+    /// <see cref="ReplayedDeliveryException"/> is thrown.
+    /// </summary>
+    public WebhookDelivery? Delivery { get; init; }
 }
 
 /// <summary>The outcome of ingesting records.</summary>

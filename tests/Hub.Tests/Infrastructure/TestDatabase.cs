@@ -56,12 +56,15 @@ public static class TestDatabase
         return _local.ConnectionString;
     }
 
-    /// <summary>Clusters of earlier runs whose server is stopped (the test host may end before its clean-up finishes).</summary>
+    /// <summary>
+    /// Clusters of earlier runs whose server is stopped (the test host may end before its clean-up finishes). A folder
+    /// whose test process still lives is left alone: that run may be creating its cluster right now (no postmaster.pid yet).
+    /// </summary>
     private static void RemoveStoppedClusters()
     {
         foreach (var directory in Directory.EnumerateDirectories(Path.GetTempPath(), "hub-tests-*"))
         {
-            if (!File.Exists(Path.Combine(directory, "data", "postmaster.pid")))
+            if (!File.Exists(Path.Combine(directory, "data", "postmaster.pid")) && !OwnerAlive(directory))
             {
                 try
                 {
@@ -77,5 +80,14 @@ public static class TestDatabase
                 }
             }
         }
+    }
+
+    /// <summary>Whether the test process named in a folder <c>hub-tests-{pid}-{guid}</c> still runs.</summary>
+    private static bool OwnerAlive(string directory)
+    {
+        var parts = Path.GetFileName(directory).Split('-');
+        return parts.Length > 2
+            && int.TryParse(parts[2], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var pid)
+            && Directory.Exists($"/proc/{pid}");
     }
 }
