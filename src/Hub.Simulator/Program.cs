@@ -18,6 +18,8 @@ internal static class Program
           --seed N                 seed of the first province; the next ones add 1 (default 56)
           --days N                 length of the lifecycle window in days (default 30)
           --live-minutes N         end the window N minutes in the future, so revisions appear as time passes (default: ends a minute ago)
+          --end INSTANT            end the window at this instant (ISO 8601, e.g. 2026-11-30T10:00:00Z) instead: the same
+                                   --end, --days and --seed give the same truth again after a restart
           --paging MODE            PageSize, OffsetLimit or NextToken (default PageSize)
           --rollback-share X       share of dossiers with a cancelled result, 10→4 (default 0)
           --client-id ID           OAuth2 client id (default hub-connector)
@@ -81,7 +83,10 @@ internal static class Program
         var days = config.GetValue("days", ProvinceOptions.DefaultWindowDays);
         var liveMinutes = config.GetValue<int?>("live-minutes");
         var now = DateTimeOffset.UtcNow;
-        var end = liveMinutes is { } minutes ? now.AddMinutes(minutes) : now.AddSeconds(-ProvinceOptions.DefaultEndLagSeconds);
+        var fixedEnd = config.GetValue<string>("end");
+        var end = fixedEnd is not null
+            ? DateTimeOffset.Parse(fixedEnd, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal)
+            : liveMinutes is { } minutes ? now.AddMinutes(minutes) : now.AddSeconds(-ProvinceOptions.DefaultEndLagSeconds);
         var faults = new FaultOptions
         {
             ServerErrorRate = config.GetValue("server-error-rate", 0.0),
