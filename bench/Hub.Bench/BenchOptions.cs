@@ -15,6 +15,15 @@ internal sealed record BenchOptions
     public int NaiveSample { get; init; } = 20_000;
     public string? ResultsFile { get; init; }
 
+    /// <summary><c>store</c> (the store against COPY and a naive upsert) or <c>sync</c> (end-to-end sync against the store).</summary>
+    public string Scenario { get; init; } = "store";
+
+    /// <summary>Sync scenario: simulated provinces, one REST-pull connector each.</summary>
+    public int Provinces { get; init; } = 4;
+
+    /// <summary>Sync scenario: dossiers per simulated province.</summary>
+    public int ProvinceDossiers { get; init; } = 25_000;
+
     public static BenchOptions Parse(string[] args)
     {
         var options = new BenchOptions();
@@ -30,7 +39,11 @@ internal sealed record BenchOptions
                 "--writers" => options with { Writers = int.Parse(value, CultureInfo.InvariantCulture) },
                 "--naive-sample" => options with { NaiveSample = int.Parse(value, CultureInfo.InvariantCulture) },
                 "--results" => options with { ResultsFile = value },
-                _ => throw new ArgumentException($"Unknown option '{args[i]}'. Options: --changes --dossiers --systems --batch --writers --naive-sample --results FILE"),
+                "--scenario" => options with { Scenario = value is "store" or "sync" ? value : throw new ArgumentException($"Unknown scenario '{value}'. Scenarios: store, sync.") },
+                "--provinces" => options with { Provinces = int.Parse(value, CultureInfo.InvariantCulture) },
+                "--province-dossiers" => options with { ProvinceDossiers = int.Parse(value, CultureInfo.InvariantCulture) },
+                _ => throw new ArgumentException(
+                    $"Unknown option '{args[i]}'. Options: --scenario store|sync --changes --dossiers --systems --batch --writers --naive-sample --provinces --province-dossiers --results FILE"),
             };
         }
 

@@ -11,6 +11,12 @@ using Npgsql;
 // same PostgreSQL cluster, measures raw binary COPY of the same rows (the machine's physical limit) and a naive
 // one-row-at-a-time upsert (what an ad-hoc integration does), then prints the ratios and records them.
 var options = BenchOptions.Parse(args);
+if (options.Scenario == "sync")
+{
+    await SyncBenchmark.RunAsync(options);
+    return;
+}
+
 var culture = CultureInfo.InvariantCulture;
 Console.WriteLine(string.Create(culture,
     $"generating {options.Changes:N0} changes over {options.Dossiers:N0} dossiers from {options.Systems} source systems ({options.OutOfOrder:P0} out of order, {options.Duplicated:P0} duplicated)"));

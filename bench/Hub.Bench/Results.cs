@@ -36,6 +36,30 @@ internal static class Results
         text.AppendLine(string.Create(c, $"store/naive ratio: {naiveRatio:F0}"));
         text.AppendLine();
         text.AppendLine("Targets for the foundation step: store/copy ≥ 0.08, store/naive ≥ 20.");
+        text.Append(KeepSection(file, SyncHeading));
         File.WriteAllText(file, text.ToString());
+    }
+
+    /// <summary>Heading of the sync scenario's section, which each scenario's run replaces and the other keeps.</summary>
+    public const string SyncHeading = "## End-to-end sync throughput";
+
+    /// <summary>
+    /// Writes the sync scenario's section: replaces the one already in the file, or appends it; everything before
+    /// it (the store scenario's results) is kept.
+    /// </summary>
+    public static void WriteSync(string file, IReadOnlyList<string> section)
+    {
+        var existing = File.Exists(file) ? File.ReadAllText(file) : "# Benchmark results" + Environment.NewLine;
+        var at = existing.IndexOf(SyncHeading, StringComparison.Ordinal);
+        var before = (at < 0 ? existing : existing[..at]).TrimEnd();
+        File.WriteAllText(file, before + Environment.NewLine + Environment.NewLine + string.Join(Environment.NewLine, section) + Environment.NewLine);
+    }
+
+    /// <summary>The file's text from <paramref name="heading"/> on, after a blank line; empty if it has none.</summary>
+    private static string KeepSection(string file, string heading)
+    {
+        var existing = File.Exists(file) ? File.ReadAllText(file) : "";
+        var at = existing.IndexOf(heading, StringComparison.Ordinal);
+        return at < 0 ? "" : Environment.NewLine + existing[at..];
     }
 }
