@@ -189,11 +189,8 @@ internal static class SyncBenchmark
     /// <summary>The simulator's registration file for one province, with the rate limit raised out of the way.</summary>
     private static ConnectorRegistration Registration(SimulatorHost simulator, string sourceSystem)
     {
-        var template = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Connectors", "vendor-rest.connector.json"));
         var file = Path.Combine(Path.GetTempPath(), $"hub-bench-{Guid.NewGuid():N}.json");
-        File.WriteAllText(file, template
-            .Replace("{{sourceSystem}}", sourceSystem, StringComparison.Ordinal)
-            .Replace("{{baseUrl}}", simulator.BaseAddress(sourceSystem).ToString(), StringComparison.Ordinal));
+        File.WriteAllText(file, simulator.VendorRestConnectorJson(sourceSystem));
         try
         {
             var registration = ConnectorFiles.Read(file);

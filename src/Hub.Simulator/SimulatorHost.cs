@@ -135,6 +135,20 @@ public sealed class SimulatorHost : IAsyncDisposable
     /// <exception cref="KeyNotFoundException">No province has that id.</exception>
     public Uri RevisionsAddress(string sourceSystem) => new(BaseAddress(sourceSystem), SimulatorEndpoints.RevisionsPath.TrimStart('/'));
 
+    /// <summary>
+    /// A hub connector registration (JSON text) for a province's vendor REST API: the ready-made file
+    /// <c>Connectors/vendor-rest.connector.json</c> (copied beside the program that references the simulator) with the
+    /// province's id and base address filled in. Callers change what they need (schedule, resilience) before use.
+    /// </summary>
+    /// <exception cref="KeyNotFoundException">No province has that id.</exception>
+    public string VendorRestConnectorJson(string sourceSystem)
+    {
+        var baseAddress = BaseAddress(sourceSystem).ToString();
+        return File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Connectors", "vendor-rest.connector.json"))
+            .Replace("{{sourceSystem}}", sourceSystem, StringComparison.Ordinal)
+            .Replace("{{baseUrl}}", baseAddress, StringComparison.Ordinal);
+    }
+
     /// <summary>Completes when the host stops (Ctrl+C or SIGTERM with <see cref="SimulatorHostOptions.HandleShutdownSignals"/>, or the token).</summary>
     public Task WaitForShutdownAsync(CancellationToken cancellationToken = default) => _app.WaitForShutdownAsync(cancellationToken);
 

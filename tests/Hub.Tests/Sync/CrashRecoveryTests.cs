@@ -25,10 +25,7 @@ public class CrashRecoveryTests
         var sim = simulator["sim-kill"];
         await using var db = await TestDatabase.CreateSchemaAsync("kill");
         var folder = Directory.CreateTempSubdirectory("hub-connectors-").FullName;
-        var template = await File.ReadAllTextAsync(Path.Combine(AppContext.BaseDirectory, "Connectors", "vendor-rest.connector.json"));
-        await File.WriteAllTextAsync(Path.Combine(folder, "sim-kill.json"), template
-            .Replace("{{sourceSystem}}", "sim-kill", StringComparison.Ordinal)
-            .Replace("{{baseUrl}}", simulator.BaseAddress("sim-kill").ToString(), StringComparison.Ordinal)
+        await File.WriteAllTextAsync(Path.Combine(folder, "sim-kill.json"), simulator.VendorRestConnectorJson("sim-kill")
             .Replace("\"pageSize\": 1000", "\"pageSize\": 100", StringComparison.Ordinal)
             .Replace("\"*/1 * * * *\"", "null", StringComparison.Ordinal));
         var settings = new Dictionary<string, string>

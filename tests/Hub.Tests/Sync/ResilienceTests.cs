@@ -37,12 +37,9 @@ public class ResilienceTests
 
         await using var db = await TestDatabase.CreateSchemaAsync("resilience");
         var folder = Directory.CreateTempSubdirectory("hub-connectors-").FullName;
-        var template = await File.ReadAllTextAsync(Path.Combine(AppContext.BaseDirectory, "Connectors", "vendor-rest.connector.json"));
         foreach (var province in provinces)
         {
-            var registration = JsonNode.Parse(template
-                .Replace("{{sourceSystem}}", province.SourceSystem, StringComparison.Ordinal)
-                .Replace("{{baseUrl}}", simulator.BaseAddress(province.SourceSystem).ToString(), StringComparison.Ordinal))!;
+            var registration = JsonNode.Parse(simulator.VendorRestConnectorJson(province.SourceSystem))!;
             registration["schedule"] = "*/2 * * * * *";
             var resilience = registration["resilience"]!;
             resilience["attemptTimeout"] = "00:00:01";

@@ -18,11 +18,8 @@ public class RestSyncEndToEndTests
 
     internal static ConnectorRegistration RegistrationFor(SimulatorHost simulator, string sourceSystem)
     {
-        var template = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Connectors", "vendor-rest.connector.json"));
         var file = Path.Combine(Path.GetTempPath(), $"hub-test-{Guid.NewGuid():N}.json");
-        File.WriteAllText(file, template
-            .Replace("{{sourceSystem}}", sourceSystem, StringComparison.Ordinal)
-            .Replace("{{baseUrl}}", simulator.BaseAddress(sourceSystem).ToString(), StringComparison.Ordinal));
+        File.WriteAllText(file, simulator.VendorRestConnectorJson(sourceSystem));
         try
         {
             return ConnectorFiles.Read(file);

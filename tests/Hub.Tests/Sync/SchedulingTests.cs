@@ -11,10 +11,7 @@ public class SchedulingTests
     private static async Task<(string Folder, string ConnectorId)> ConnectorFolderAsync(SimulatorHost simulator, string sourceSystem, string schedule)
     {
         var folder = Directory.CreateTempSubdirectory("hub-connectors-").FullName;
-        var template = await File.ReadAllTextAsync(Path.Combine(AppContext.BaseDirectory, "Connectors", "vendor-rest.connector.json"));
-        await File.WriteAllTextAsync(Path.Combine(folder, sourceSystem + ".json"), template
-            .Replace("{{sourceSystem}}", sourceSystem, StringComparison.Ordinal)
-            .Replace("{{baseUrl}}", simulator.BaseAddress(sourceSystem).ToString(), StringComparison.Ordinal)
+        await File.WriteAllTextAsync(Path.Combine(folder, sourceSystem + ".json"), simulator.VendorRestConnectorJson(sourceSystem)
             .Replace("\"*/1 * * * *\"", $"\"{schedule}\"", StringComparison.Ordinal));
         return (folder, sourceSystem + "-rest");
     }
