@@ -1,4 +1,5 @@
 using Hub.Core.Postgres;
+using Hub.Worker.Audit;
 using Hub.Worker.Api;
 using Hub.Worker.Database;
 using Hub.Worker.Plugins;
@@ -9,6 +10,7 @@ using Hub.Worker.Sync;
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 
 builder.AddHubDatabase();
+builder.AddExchangeLog();
 builder.AddHubSync();
 builder.Services.AddProblemDetails();
 builder.Services.AddHubHealthChecks();
