@@ -15,7 +15,7 @@ internal sealed record BenchOptions
     public int NaiveSample { get; init; } = 20_000;
     public string? ResultsFile { get; init; }
 
-    /// <summary><c>store</c> (the store against COPY and a naive upsert) or <c>sync</c> (end-to-end sync against the store).</summary>
+    /// <summary><c>store</c> (the store against COPY and a naive upsert), <c>sync</c> (end-to-end sync against the store) or <c>exchange</c> (exchange-log appends, seal and verification).</summary>
     public string Scenario { get; init; } = "store";
 
     /// <summary>Sync scenario: simulated provinces, one REST-pull connector each.</summary>
@@ -23,6 +23,9 @@ internal sealed record BenchOptions
 
     /// <summary>Sync scenario: dossiers per simulated province.</summary>
     public int ProvinceDossiers { get; init; } = 25_000;
+
+    /// <summary>Exchange scenario: messages appended, sealed and verified.</summary>
+    public int LogEntries { get; init; } = 20_000;
 
     public static BenchOptions Parse(string[] args)
     {
@@ -39,11 +42,12 @@ internal sealed record BenchOptions
                 "--writers" => options with { Writers = int.Parse(value, CultureInfo.InvariantCulture) },
                 "--naive-sample" => options with { NaiveSample = int.Parse(value, CultureInfo.InvariantCulture) },
                 "--results" => options with { ResultsFile = value },
-                "--scenario" => options with { Scenario = value is "store" or "sync" ? value : throw new ArgumentException($"Unknown scenario '{value}'. Scenarios: store, sync.") },
+                "--scenario" => options with { Scenario = value is "store" or "sync" or "exchange" ? value : throw new ArgumentException($"Unknown scenario '{value}'. Scenarios: store, sync, exchange.") },
+                "--log-entries" => options with { LogEntries = int.Parse(value, CultureInfo.InvariantCulture) },
                 "--provinces" => options with { Provinces = int.Parse(value, CultureInfo.InvariantCulture) },
                 "--province-dossiers" => options with { ProvinceDossiers = int.Parse(value, CultureInfo.InvariantCulture) },
                 _ => throw new ArgumentException(
-                    $"Unknown option '{args[i]}'. Options: --scenario store|sync --changes --dossiers --systems --batch --writers --naive-sample --provinces --province-dossiers --results FILE"),
+                    $"Unknown option '{args[i]}'. Options: --scenario store|sync|exchange --log-entries --changes --dossiers --systems --batch --writers --naive-sample --provinces --province-dossiers --results FILE"),
             };
         }
 

@@ -17,6 +17,12 @@ if (options.Scenario == "sync")
     return;
 }
 
+if (options.Scenario == "exchange")
+{
+    await ExchangeLogBenchmark.RunAsync(options);
+    return;
+}
+
 var culture = CultureInfo.InvariantCulture;
 Console.WriteLine(string.Create(culture,
     $"generating {options.Changes:N0} changes over {options.Dossiers:N0} dossiers from {options.Systems} source systems ({options.OutOfOrder:P0} out of order, {options.Duplicated:P0} duplicated)"));

@@ -44,15 +44,32 @@ internal static class Results
     public const string SyncHeading = "## End-to-end sync throughput";
 
     /// <summary>
-    /// Writes the sync scenario's section: replaces the one already in the file, or appends it; everything before
-    /// it (the store scenario's results) is kept.
+    /// Writes the sync scenario's section: replaces the one already in the file, or appends it; the other sections
+    /// are kept.
     /// </summary>
     public static void WriteSync(string file, IReadOnlyList<string> section)
     {
+        WriteSection(file, SyncHeading, section);
+    }
+
+    /// <summary>
+    /// Writes one scenario's section: replaces the section under <paramref name="heading"/> (up to the next <c>## </c>
+    /// heading) or appends it at the end; the other sections are kept as they are.
+    /// </summary>
+    public static void WriteSection(string file, string heading, IReadOnlyList<string> section)
+    {
         var existing = File.Exists(file) ? File.ReadAllText(file) : "# Benchmark results" + Environment.NewLine;
-        var at = existing.IndexOf(SyncHeading, StringComparison.Ordinal);
-        var before = (at < 0 ? existing : existing[..at]).TrimEnd();
-        File.WriteAllText(file, before + Environment.NewLine + Environment.NewLine + string.Join(Environment.NewLine, section) + Environment.NewLine);
+        var text = string.Join(Environment.NewLine, section).TrimEnd() + Environment.NewLine;
+        var at = existing.IndexOf(heading, StringComparison.Ordinal);
+        if (at < 0)
+        {
+            File.WriteAllText(file, existing.TrimEnd() + Environment.NewLine + Environment.NewLine + text);
+            return;
+        }
+
+        var next = existing.IndexOf(Environment.NewLine + "## ", at + heading.Length, StringComparison.Ordinal);
+        var after = next < 0 ? "" : Environment.NewLine + existing[(next + Environment.NewLine.Length)..];
+        File.WriteAllText(file, existing[..at] + text + after);
     }
 
     /// <summary>The file's text from <paramref name="heading"/> on, after a blank line; empty if it has none.</summary>
