@@ -24,6 +24,7 @@ builder.Services.AddHubHealthChecks();
 builder.Services.AddDossiersApi();
 builder.Services.AddConnectorsApi();
 builder.Services.AddNationalPortalAdapter();
+builder.Services.AddExchangeApi();
 
 var app = builder.Build();
 
@@ -34,6 +35,7 @@ app.MapDossiersApi();
 app.MapConnectorsApi();
 app.MapNationalPortalAdapterApi();
 app.MapWebhookApi();
+app.MapExchangeApi();
 
 try
 {
