@@ -16,6 +16,22 @@ ensure_postgres() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends postgresql
 }
 
+ensure_xmlsec1() {
+  if command -v xmlsec1 >/dev/null 2>&1; then
+    return 0
+  fi
+  echo "xmlsec1 not found; installing Debian's 'xmlsec1' package (the XML-DSig interop tests check signatures with it)" >&2
+  local sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then sudo="sudo"; else
+      echo "error: install xmlsec1 first: apt-get install xmlsec1 (needs root)" >&2
+      return 1
+    fi
+  fi
+  $sudo apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends xmlsec1
+}
+
 ensure_dotnet() {
   if ! command -v dotnet >/dev/null 2>&1; then
     echo "error: the .NET SDK (version in global.json) is needed: https://dot.net" >&2

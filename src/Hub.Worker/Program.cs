@@ -1,9 +1,16 @@
 using Hub.Core.Postgres;
 using Hub.Worker.Audit;
 using Hub.Worker.Api;
+using Hub.Worker.Cli;
 using Hub.Worker.Database;
 using Hub.Worker.Plugins;
 using Hub.Worker.Sync;
+
+// `Hub.Worker evidence verify <bundle.xml> --certificate <hub.pem>`: an auditor's offline check, without a host or database.
+if (EvidenceCommand.Handles(args))
+{
+    return EvidenceCommand.Run(args, Console.Out, Console.Error);
+}
 
 // Settings come from appsettings.json beside the program, wherever it is started from; relative paths in them
 // (the local PostgreSQL folder) start at the current folder.
@@ -17,6 +24,7 @@ builder.Services.AddHubHealthChecks();
 builder.Services.AddDossiersApi();
 builder.Services.AddConnectorsApi();
 builder.Services.AddNationalPortalAdapter();
+builder.Services.AddExchangeApi();
 
 var app = builder.Build();
 
@@ -27,6 +35,7 @@ app.MapDossiersApi();
 app.MapConnectorsApi();
 app.MapNationalPortalAdapterApi();
 app.MapWebhookApi();
+app.MapExchangeApi();
 
 try
 {

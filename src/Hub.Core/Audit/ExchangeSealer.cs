@@ -189,6 +189,39 @@ public static class ExchangeCheckpoints
             : null;
     }
 
+    /// <summary>Checkpoints as stored (not verified), newest first, from below <paramref name="beforeSize"/> when given.</summary>
+    public static async Task<IReadOnlyList<StoredCheckpoint>> ListAsync(NpgsqlConnection connection, int limit, long? beforeSize, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("""
+            select tree_size, previous_size, root_hash, sealed_at, signer, frontier, document from exchange_checkpoint
+            where tree_size < $1 order by tree_size desc limit $2
+            """, connection);
+        command.Parameters.Add(new() { Value = beforeSize ?? long.MaxValue });
+        command.Parameters.Add(new() { Value = limit });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var list = new List<StoredCheckpoint>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            list.Add(new StoredCheckpoint(reader.GetInt64(0), reader.GetInt64(1), reader.GetFieldValue<byte[]>(2), reader.GetFieldValue<DateTimeOffset>(3),
+                reader.GetString(4), reader.GetFieldValue<byte[]>(5), reader.GetString(6)));
+        }
+
+        return list;
+    }
+
+    /// <summary>The checkpoint of a tree of <paramref name="treeSize"/> leaves as stored, or <c>null</c>.</summary>
+    public static async Task<StoredCheckpoint?> GetAsync(NpgsqlConnection connection, long treeSize, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(
+            "select tree_size, previous_size, root_hash, sealed_at, signer, frontier, document from exchange_checkpoint where tree_size = $1", connection);
+        command.Parameters.Add(new() { Value = treeSize });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken)
+            ? new StoredCheckpoint(reader.GetInt64(0), reader.GetInt64(1), reader.GetFieldValue<byte[]>(2), reader.GetFieldValue<DateTimeOffset>(3),
+                reader.GetString(4), reader.GetFieldValue<byte[]>(5), reader.GetString(6))
+            : null;
+    }
+
     /// <summary>Every checkpoint with its segment of leaf hashes, by size.</summary>
     public static async Task<IReadOnlyList<(StoredCheckpoint Checkpoint, byte[] LeafHashes)>> AllAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
     {

@@ -59,6 +59,39 @@ public static class XmlDsigSigner
         return signature;
     }
 
+    /// <summary>
+    /// Signs <paramref name="element"/> with a signature placed right after it, as its next sibling (so the signature is
+    /// outside what it signs and needs no enveloped-signature transform): one reference to the element's <c>Id</c>,
+    /// exclusive c14n, SHA-256, RSA-SHA256, no KeyInfo (receivers verify with the signer's certificate they hold).
+    /// </summary>
+    /// <param name="element">The element to sign: it must carry an <c>Id</c> attribute unique in its document and have a parent element.</param>
+    /// <param name="certificate">The signer's certificate, with its private key (RSA).</param>
+    /// <returns>The signature element inserted.</returns>
+    public static XmlElement SignDetached(XmlElement element, X509Certificate2 certificate)
+    {
+        ArgumentNullException.ThrowIfNull(element);
+        ArgumentNullException.ThrowIfNull(certificate);
+        var id = element.GetAttribute("Id");
+        if (id.Length == 0 || element.ParentNode is not XmlElement parent)
+        {
+            throw new ArgumentException($"The element <{element.Name}> to sign needs an Id attribute and a parent element.", nameof(element));
+        }
+
+        var key = certificate.GetRSAPrivateKey()
+            ?? throw new ArgumentException($"Certificate {certificate.Thumbprint} has no RSA private key to sign with.", nameof(certificate));
+        var document = element.OwnerDocument;
+        var signedXml = new SignedXml(document) { SigningKey = key };
+        signedXml.SignedInfo!.CanonicalizationMethod = SignedXml.XmlDsigExcC14NTransformUrl;
+        signedXml.SignedInfo.SignatureMethod = SignedXml.XmlDsigRSASHA256Url;
+        var reference = new Reference("#" + id) { DigestMethod = SignedXml.XmlDsigSHA256Url };
+        reference.AddTransform(new XmlDsigExcC14NTransform());
+        signedXml.AddReference(reference);
+        signedXml.ComputeSignature();
+        var signature = (XmlElement)document.ImportNode(signedXml.GetXml(), deep: true);
+        parent.InsertAfter(signature, element);
+        return signature;
+    }
+
     /// <summary>Creates a self-signed RSA certificate for signing (a hub's own seal when none is configured; tests).</summary>
     /// <param name="subject">The distinguished name, e.g. <c>CN=hub</c>.</param>
     /// <param name="notBefore">Start of validity.</param>
