@@ -3,6 +3,7 @@ using Hub.Worker.Audit;
 using Hub.Worker.Api;
 using Hub.Worker.Cli;
 using Hub.Worker.Database;
+using Hub.Worker.Identity;
 using Hub.Worker.Plugins;
 using Hub.Worker.Sync;
 
@@ -18,6 +19,7 @@ var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = ar
 
 builder.AddHubDatabase();
 builder.AddExchangeLog();
+builder.AddHubIdentity();
 builder.AddHubSync();
 builder.Services.AddProblemDetails();
 builder.Services.AddHubHealthChecks();
@@ -30,12 +32,15 @@ var app = builder.Build();
 
 app.UseExceptionHandler();
 app.UseStatusCodePages();
+app.UseAuthentication();
+app.UseAuthorization();
 app.MapHealthApi();
 app.MapDossiersApi();
 app.MapConnectorsApi();
 app.MapNationalPortalAdapterApi();
 app.MapWebhookApi();
 app.MapExchangeApi();
+app.MapIdentityApi();
 
 try
 {

@@ -1,0 +1,171 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Hub.Core.Audit;
+using Hub.Tests.Infrastructure;
+using Npgsql;
+
+namespace Hub.Tests.Identity;
+
+/// <summary>A real hub process with a bootstrap admin key from configuration, over a schema of its own.</summary>
+public sealed class IdentityApiHub : IAsyncLifetime
+{
+    public const string BootstrapKey = "test-bootstrap-admin-key-0123456789abcdef";
+
+    private string _work = "";
+
+    public NpgsqlDataSource Db { get; private set; } = null!;
+
+    public HubProcess Process { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        Db = await TestDatabase.CreateSchemaAsync("identity_api");
+        _work = Directory.CreateTempSubdirectory("hub-identity-api-").FullName;
+        Process = HubProcess.Start(_work, new Dictionary<string, string>
+        {
+            ["ConnectionStrings__Hub"] = Db.ConnectionString,
+            ["Hub__Identity__BootstrapAdminKey"] = BootstrapKey,
+            ["Hub__Audit__SealInterval"] = "01:00:00",
+        });
+        await Process.WaitReadyAsync(TimeSpan.FromSeconds(90));
+    }
+
+    public HttpClient As(string key)
+    {
+        var client = new HttpClient { BaseAddress = Process.BaseAddress, Timeout = TimeSpan.FromSeconds(10) };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        return client;
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Process.DisposeAsync();
+        await Db.DisposeAsync();
+        Directory.Delete(_work, recursive: true);
+    }
+}
+
+/// <summary>Principals and keys over real HTTP: the bootstrap admin, keys shown once, 401 and 403 that say why, every change logged.</summary>
+public sealed class IdentityApiTests(IdentityApiHub hub) : IClassFixture<IdentityApiHub>
+{
+    private static string Tag() => Guid.NewGuid().ToString("N")[..8];
+
+    private static async Task<JsonElement> ProblemAsync(HttpResponseMessage response, HttpStatusCode expected)
+    {
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(expected == response.StatusCode, $"{response.RequestMessage?.RequestUri}: expected {(int)expected}, got {(int)response.StatusCode} {text}");
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        return JsonDocument.Parse(text).RootElement.Clone();
+    }
+
+    private async Task<string> PrincipalWithKeyAsync(string id, object[] roles)
+    {
+        using var admin = hub.As(IdentityApiHub.BootstrapKey);
+        using var created = await admin.PostAsJsonAsync("/api/principals", new { id, displayName = "Test " + id, roles, reason = "test" });
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        using var key = await admin.PostAsJsonAsync($"/api/principals/{id}/keys", new { description = "test key", expiresAt = DateTimeOffset.UtcNow.AddDays(1) });
+        Assert.Equal(HttpStatusCode.Created, key.StatusCode);
+        Assert.Equal("no-store", key.Headers.CacheControl?.ToString());
+        return (await key.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("key").GetString()!;
+    }
+
+    [Fact]
+    public async Task A_caller_without_a_key_or_with_an_unknown_one_gets_401_saying_which_and_health_stays_open()
+    {
+        using var none = await hub.Process.Client.GetAsync("/api/principals");
+        using var unknown = await hub.As("hub_aaaaaaaaaaaa_" + new string('A', 43)).GetAsync("/api/me");
+        using var basic = new HttpRequestMessage(HttpMethod.Get, "/api/me") { Headers = { Authorization = new AuthenticationHeaderValue("Basic", "eDp5") } };
+        using var basicResponse = await hub.Process.Client.SendAsync(basic);
+        using var health = await hub.Process.Client.GetAsync("/health/ready");
+
+        Assert.Contains("no API key was presented", (await ProblemAsync(none, HttpStatusCode.Unauthorized)).GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal("Bearer", none.Headers.WwwAuthenticate.ToString());
+        Assert.Contains("the API key is not known", (await ProblemAsync(unknown, HttpStatusCode.Unauthorized)).GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Contains("is not 'Bearer <API key>'", (await ProblemAsync(basicResponse, HttpStatusCode.Unauthorized)).GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+    }
+
+    [Fact]
+    public async Task The_bootstrap_admin_creates_a_principal_whose_key_works_once_shown_and_never_again()
+    {
+        var id = "ops-" + Tag();
+        var key = await PrincipalWithKeyAsync(id, [new { role = "operator" }]);
+        using var client = hub.As(key);
+        using var admin = hub.As(IdentityApiHub.BootstrapKey);
+
+        var me = await client.GetFromJsonAsync<JsonElement>("/api/me");
+        var detail = await admin.GetStringAsync($"/api/principals/{id}");
+
+        Assert.Equal(id, me.GetProperty("id").GetString());
+        Assert.Equal("operator", me.GetProperty("roles")[0].GetProperty("role").GetString());
+        Assert.DoesNotContain(key[^43..], detail, StringComparison.Ordinal);
+        Assert.Equal(key.Split('_')[1], JsonDocument.Parse(detail).RootElement.GetProperty("keys")[0].GetProperty("id").GetString());
+    }
+
+    [Fact]
+    public async Task A_principal_without_the_admin_role_gets_403_naming_its_roles()
+    {
+        var id = "aud-" + Tag();
+        var key = await PrincipalWithKeyAsync(id, [new { role = "auditor" }]);
+        using var client = hub.As(key);
+
+        using var list = await client.GetAsync("/api/principals");
+        using var create = await client.PostAsJsonAsync("/api/principals", new { id = "x-" + Tag(), displayName = "X", roles = new[] { new { role = "admin" } } });
+
+        Assert.Contains($"{id} (roles: auditor) may not GET /api/principals", (await ProblemAsync(list, HttpStatusCode.Forbidden)).GetProperty("detail").GetString(), StringComparison.Ordinal);
+        await ProblemAsync(create, HttpStatusCode.Forbidden);
+    }
+
+    [Fact]
+    public async Task A_revoked_key_stops_at_once_and_the_revocation_needs_a_reason()
+    {
+        var id = "pa-" + Tag();
+        var key = await PrincipalWithKeyAsync(id, [new { role = "province-admin", agency = "H56" }]);
+        using var admin = hub.As(IdentityApiHub.BootstrapKey);
+        using var client = hub.As(key);
+        var keyId = key.Split('_')[1];
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/me")).StatusCode);
+
+        using var noReason = await admin.PostAsync($"/api/keys/{keyId}/revoke", null);
+        using var revoke = await admin.PostAsync($"/api/keys/{keyId}/revoke?reason=rotated", null);
+        using var after = await client.GetAsync("/api/me");
+
+        Assert.Contains("needs a reason", (await ProblemAsync(noReason, HttpStatusCode.BadRequest)).GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, revoke.StatusCode);
+        Assert.Contains($"API key '{keyId}' was revoked", (await ProblemAsync(after, HttpStatusCode.Unauthorized)).GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Bad_principals_get_400_naming_each_problem_and_a_taken_id_409()
+    {
+        using var admin = hub.As(IdentityApiHub.BootstrapKey);
+        var id = "dup-" + Tag();
+        using var first = await admin.PostAsJsonAsync("/api/principals", new { id, displayName = "Dup", roles = new[] { new { role = "auditor" } } });
+        using var again = await admin.PostAsJsonAsync("/api/principals", new { id, displayName = "Dup", roles = new[] { new { role = "auditor" } } });
+        using var bad = await admin.PostAsJsonAsync("/api/principals", new { id = "Bad Id", displayName = "", roles = new[] { new { role = "province-admin" } } });
+
+        Assert.Equal(HttpStatusCode.Created, first.StatusCode);
+        Assert.Contains($"'{id}' already exists", (await ProblemAsync(again, HttpStatusCode.Conflict)).GetProperty("detail").GetString(), StringComparison.Ordinal);
+        var detail = (await ProblemAsync(bad, HttpStatusCode.BadRequest)).GetProperty("detail").GetString()!;
+        Assert.Contains("id 'Bad Id' must be", detail, StringComparison.Ordinal);
+        Assert.Contains("displayName must be", detail, StringComparison.Ordinal);
+        Assert.Contains("needs an agency code", detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Changes_are_logged_with_the_admin_who_made_them()
+    {
+        var id = "log-" + Tag();
+        await PrincipalWithKeyAsync(id, [new { role = "auditor" }]);
+
+        var log = new ExchangeLog(hub.Db, TimeProvider.System);
+        var entries = await log.SearchAsync(new ExchangeSearch { Kind = ExchangeRecord.AdminKind, Limit = 1000 }, CancellationToken.None);
+        var mine = entries.Where(e => e.Detail?.Contains($"\"{id}\"", StringComparison.Ordinal) == true).OrderBy(e => e.Id).ToList();
+
+        Assert.Equal(["principal.created", "key.created"], mine.Select(e => e.Action));
+        Assert.All(mine, e => Assert.Equal("bootstrap-admin", e.Actor));
+        Assert.Contains(entries, e => e.Action == "principal.bootstrapped" && e.Actor == "configuration");
+    }
+}
