@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Hub.Connectors.BuiltIn;
 using Hub.Contracts;
+using Hub.Core.Audit;
 using Hub.Core.Postgres;
 using Hub.Core.Store;
 using Hub.Core.Sync;
@@ -72,7 +73,7 @@ internal static class SyncBenchmark
             var ingest = new RecordIngest(new StatusStore(syncSource, TimeProvider.System, NullLogger<StatusStore>.Instance), TimeProvider.System);
             var kinds = new ConnectorKinds([new RestPullConnectorKind()]);
             var runner = new SyncRunner(
-                catalog, ledger, ingest, kinds, http, TimeProvider.System, NullLoggerFactory.Instance, NullLogger<SyncRunner>.Instance);
+                catalog, ledger, ingest, kinds, http, new ExchangeLog(syncSource, TimeProvider.System), TimeProvider.System, NullLoggerFactory.Instance, NullLogger<SyncRunner>.Instance);
             var registrations = simulator.Provinces.Select(p => Registration(simulator, p.SourceSystem)).ToList();
             foreach (var registration in registrations)
             {

@@ -296,7 +296,10 @@ public static class SimulatorEndpoints
 
         ctx.Response.StatusCode = StatusCodes.Status200OK;
         ctx.Response.ContentType = "application/json; charset=utf-8";
-        await using (var w = new Utf8JsonWriter(ctx.Response.Body, VendorJson.WriterOptions))
+
+        // Tests that compare what the hub logged with what was served keep the page whole, to hash exactly those bytes.
+        var keep = stats.KeepPageDigests ? new MemoryStream() : null;
+        await using (var w = new Utf8JsonWriter((Stream?)keep ?? ctx.Response.Body, VendorJson.WriterOptions))
         {
             w.WriteStartObject();
             w.WritePropertyName("content");
@@ -330,6 +333,12 @@ public static class SimulatorEndpoints
 
             w.WriteEndObject();
             await w.FlushAsync(ctx.RequestAborted);
+        }
+
+        if (keep is not null)
+        {
+            stats.KeepPageDigest(keep.GetBuffer().AsSpan(0, (int)keep.Length));
+            await ctx.Response.Body.WriteAsync(keep.GetBuffer().AsMemory(0, (int)keep.Length), ctx.RequestAborted);
         }
 
         stats.CountPage(page.Length, revisions);

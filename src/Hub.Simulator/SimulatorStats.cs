@@ -14,6 +14,7 @@ public sealed class SimulatorStats
     private long _pagesServed;
     private long _itemsServed;
     private long _revisionsServed;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _pageDigests = new(StringComparer.Ordinal);
 
     /// <summary>Every request to the province's endpoints.</summary>
     public long Requests => Interlocked.Read(ref _requests);
@@ -42,6 +43,15 @@ public sealed class SimulatorStats
     /// <summary>How many times a fault of this kind was injected.</summary>
     public long Faults(FaultKind kind) => Interlocked.Read(ref _faults[(int)kind]);
 
+    /// <summary>
+    /// Whether to keep the SHA-256 of every feed page served (off by default: a demo serves pages for days). Tests turn it
+    /// on to check that the hub logged exactly the bytes it received.
+    /// </summary>
+    public bool KeepPageDigests { get; set; }
+
+    /// <summary>The SHA-256 (lower-case hex) of every feed page served since <see cref="KeepPageDigests"/> was turned on.</summary>
+    public IReadOnlyCollection<string> PageDigests => [.. _pageDigests.Keys];
+
     /// <summary>Every fault kind with its count.</summary>
     public IReadOnlyDictionary<FaultKind, long> FaultsInjected => Kinds.ToDictionary(k => k, Faults);
 
@@ -56,6 +66,7 @@ public sealed class SimulatorStats
         Interlocked.Exchange(ref _pagesServed, 0);
         Interlocked.Exchange(ref _itemsServed, 0);
         Interlocked.Exchange(ref _revisionsServed, 0);
+        _pageDigests.Clear();
         for (var i = 0; i < _faults.Length; i++)
         {
             Interlocked.Exchange(ref _faults[i], 0);
@@ -63,6 +74,9 @@ public sealed class SimulatorStats
     }
 
     internal void CountRequest() => Interlocked.Increment(ref _requests);
+
+    internal void KeepPageDigest(ReadOnlySpan<byte> page) =>
+        _pageDigests.TryAdd(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(page)), 0);
 
     internal long CountFeedRequest() => Interlocked.Increment(ref _feedRequests);
 

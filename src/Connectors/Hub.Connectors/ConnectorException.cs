@@ -35,6 +35,15 @@ public sealed class ConnectorException : Exception
 
     /// <summary>Whether running again later can succeed without anyone changing anything.</summary>
     public bool Retryable { get; }
+
+    /// <summary>
+    /// What the source answered when its answer is the failure (a body that is not JSON, a page without its items), kept
+    /// with the rejected message in the hub's exchange log; <c>null</c> when nothing usable was received.
+    /// </summary>
+    public ReadOnlyMemory<byte>? ReceivedContent { get; init; }
+
+    /// <summary>The media type of <see cref="ReceivedContent"/>.</summary>
+    public string? ReceivedContentType { get; init; }
 }
 
 /// <summary>Whose side a failure is on.</summary>

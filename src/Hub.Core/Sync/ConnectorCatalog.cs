@@ -1,20 +1,48 @@
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using Hub.Connectors.Mapping;
+using Hub.Core.Audit;
 using Npgsql;
 using NpgsqlTypes;
 
 namespace Hub.Core.Sync;
 
 /// <summary>The registered connectors, in the <c>connector</c> table.</summary>
-public sealed class ConnectorCatalog(NpgsqlDataSource dataSource)
+/// <remarks>
+/// Every change of a registration is an administrative entry of the exchange log, in the transaction of the change:
+/// <c>connector.registered</c>, <c>connector.changed</c> (naming the fields that changed, never configuration values,
+/// which hold secrets), <c>connector.paused</c>, <c>connector.resumed</c> and <c>mapping.changed</c>, each with who did it
+/// and why. Saving a registration unchanged (a file read again at start-up) writes nothing to the log.
+/// </remarks>
+public sealed class ConnectorCatalog(NpgsqlDataSource dataSource, TimeProvider? timeProvider = null)
 {
     /// <summary>How mappings, configurations and resilience settings are written in the table and in configuration.</summary>
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
-    /// <summary>Registers a connector or replaces its registration; its cursor is kept.</summary>
-    public async Task SaveAsync(ConnectorRegistration registration, CancellationToken cancellationToken)
+    /// <summary>The actor of a save that names none (tests, tools).</summary>
+    public const string DefaultActor = "hub";
+
+    private readonly TimeProvider _time = timeProvider ?? TimeProvider.System;
+
+    /// <summary>Registers a connector or replaces its registration; its cursor is kept. Logged with actor <see cref="DefaultActor"/>.</summary>
+    /// <returns>The administrative actions logged (none when nothing changed).</returns>
+    public Task<IReadOnlyList<string>> SaveAsync(ConnectorRegistration registration, CancellationToken cancellationToken) =>
+        SaveAsync(registration, DefaultActor, null, cancellationToken);
+
+    /// <summary>Registers a connector or replaces its registration (its cursor is kept), and logs what changed.</summary>
+    /// <param name="registration">The registration.</param>
+    /// <param name="actor">Who did it: <c>file:&lt;path&gt;</c> for a registration file, the API caller otherwise.</param>
+    /// <param name="reason">Why, when the actor said.</param>
+    /// <param name="cancellationToken">Cancels; nothing is saved.</param>
+    /// <returns>The administrative actions logged (none when nothing changed).</returns>
+    public async Task<IReadOnlyList<string>> SaveAsync(ConnectorRegistration registration, string actor, string? reason, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand("""
+        ArgumentNullException.ThrowIfNull(registration);
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var before = await StoredAsync(connection, registration.Id, forUpdate: true, cancellationToken);
+        await using (var command = new NpgsqlCommand("""
             insert into connector (id, kind, source_system, display_name, configuration, mapping, schedule, time_zone,
                                    resilience, quarantine_threshold, active)
             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
@@ -23,20 +51,138 @@ public sealed class ConnectorCatalog(NpgsqlDataSource dataSource)
                 configuration = excluded.configuration, mapping = excluded.mapping, schedule = excluded.schedule,
                 time_zone = excluded.time_zone, resilience = excluded.resilience,
                 quarantine_threshold = excluded.quarantine_threshold, active = excluded.active, updated_at = now()
-            """);
-        command.Parameters.Add(new() { Value = registration.Id });
-        command.Parameters.Add(new() { Value = registration.Kind });
-        command.Parameters.Add(new() { Value = registration.SourceSystem });
-        command.Parameters.Add(new() { Value = registration.DisplayName });
-        command.Parameters.Add(new() { Value = registration.Configuration.GetRawText(), NpgsqlDbType = NpgsqlDbType.Jsonb });
-        command.Parameters.Add(new() { Value = JsonSerializer.Serialize(registration.Mapping, Json), NpgsqlDbType = NpgsqlDbType.Jsonb });
-        command.Parameters.Add(new() { Value = (object?)registration.Schedule ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
-        command.Parameters.Add(new() { Value = registration.TimeZone });
-        command.Parameters.Add(new() { Value = JsonSerializer.Serialize(registration.Resilience, Json), NpgsqlDbType = NpgsqlDbType.Jsonb });
-        command.Parameters.Add(new() { Value = registration.QuarantineThreshold });
-        command.Parameters.Add(new() { Value = registration.Active });
-        await command.ExecuteNonQueryAsync(cancellationToken);
+            """, connection))
+        {
+            command.Parameters.Add(new() { Value = registration.Id });
+            command.Parameters.Add(new() { Value = registration.Kind });
+            command.Parameters.Add(new() { Value = registration.SourceSystem });
+            command.Parameters.Add(new() { Value = registration.DisplayName });
+            command.Parameters.Add(new() { Value = registration.Configuration.GetRawText(), NpgsqlDbType = NpgsqlDbType.Jsonb });
+            command.Parameters.Add(new() { Value = JsonSerializer.Serialize(registration.Mapping, Json), NpgsqlDbType = NpgsqlDbType.Jsonb });
+            command.Parameters.Add(new() { Value = (object?)registration.Schedule ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+            command.Parameters.Add(new() { Value = registration.TimeZone });
+            command.Parameters.Add(new() { Value = JsonSerializer.Serialize(registration.Resilience, Json), NpgsqlDbType = NpgsqlDbType.Jsonb });
+            command.Parameters.Add(new() { Value = registration.QuarantineThreshold });
+            command.Parameters.Add(new() { Value = registration.Active });
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        // Compared as PostgreSQL stores them (jsonb normalised), so a file written differently but meaning the same is no change.
+        var after = (await StoredAsync(connection, registration.Id, forUpdate: false, cancellationToken))!;
+        var actions = Actions(before, after);
+        var now = _time.GetUtcNow();
+        foreach (var (action, detail) in actions)
+        {
+            await ExchangeLog.AppendAsync(connection, new ExchangeRecord
+            {
+                Kind = ExchangeRecord.AdminKind,
+                ConnectorId = registration.Id,
+                ReceivedAt = now,
+                Outcome = "done",
+                Reason = reason,
+                MappingVersion = after.MappingVersion,
+                Actor = actor,
+                Action = action,
+                Detail = JsonSerializer.Serialize(detail),
+            }, now, cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return [.. actions.Select(a => a.Action)];
     }
+
+    /// <summary>The administrative actions that turn <paramref name="before"/> into <paramref name="after"/>, with their details.</summary>
+    private static List<(string Action, object Detail)> Actions(StoredRegistration? before, StoredRegistration after)
+    {
+        if (before is null)
+        {
+            return [("connector.registered", new
+            {
+                kind = after.Kind,
+                sourceSystem = after.SourceSystem,
+                displayName = after.DisplayName,
+                mappingVersion = after.MappingVersion,
+                schedule = after.Schedule,
+                active = after.Active,
+            })];
+        }
+
+        var actions = new List<(string, object)>();
+        if (before.Active != after.Active)
+        {
+            actions.Add((after.Active ? "connector.resumed" : "connector.paused", new { active = after.Active }));
+        }
+
+        if (before.Mapping != after.Mapping)
+        {
+            actions.Add(("mapping.changed", new
+            {
+                versionBefore = before.MappingVersion,
+                versionAfter = after.MappingVersion,
+                sha256Before = Sha(before.Mapping),
+                sha256After = Sha(after.Mapping),
+            }));
+        }
+
+        // Configuration values hold secrets: only the fact that it changed is logged. The other fields are shown.
+        var changed = new List<string>();
+        var was = new Dictionary<string, object?>(StringComparer.Ordinal);
+        var now = new Dictionary<string, object?>(StringComparer.Ordinal);
+        void Compare(string name, object? a, object? b, bool show = true)
+        {
+            if (!Equals(a, b))
+            {
+                changed.Add(name);
+                if (show)
+                {
+                    was[name] = a;
+                    now[name] = b;
+                }
+            }
+        }
+
+        Compare("kind", before.Kind, after.Kind);
+        Compare("sourceSystem", before.SourceSystem, after.SourceSystem);
+        Compare("displayName", before.DisplayName, after.DisplayName);
+        Compare("configuration", before.Configuration, after.Configuration, show: false);
+        Compare("schedule", before.Schedule, after.Schedule);
+        Compare("timeZone", before.TimeZone, after.TimeZone);
+        Compare("resilience", before.Resilience, after.Resilience);
+        Compare("quarantineThreshold", before.QuarantineThreshold, after.QuarantineThreshold);
+        if (changed.Count > 0)
+        {
+            actions.Add(("connector.changed", new { changed, before = was, after = now }));
+        }
+
+        return actions;
+    }
+
+    private static string Sha(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
+
+    private static async Task<StoredRegistration?> StoredAsync(NpgsqlConnection connection, string id, bool forUpdate, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand($"""
+            select kind, source_system, display_name, configuration::text, mapping::text, schedule, time_zone, resilience::text,
+                   quarantine_threshold, active, mapping->>'version'
+            from connector where id = $1 {(forUpdate ? "for update" : "")}
+            """, connection);
+        command.Parameters.Add(new() { Value = id });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            return null;
+        }
+
+        return new StoredRegistration(
+            reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4),
+            reader.IsDBNull(5) ? null : reader.GetString(5), reader.GetString(6), reader.GetString(7), reader.GetDouble(8), reader.GetBoolean(9),
+            reader.IsDBNull(10) ? null : reader.GetString(10));
+    }
+
+    /// <summary>A registration's columns as stored, JSON as PostgreSQL writes jsonb back.</summary>
+    private sealed record StoredRegistration(
+        string Kind, string SourceSystem, string DisplayName, string Configuration, string Mapping, string? Schedule, string TimeZone,
+        string Resilience, double QuarantineThreshold, bool Active, string? MappingVersion);
 
     /// <summary>A connector and its cursor; <c>null</c> when no connector has the id.</summary>
     public async Task<ConnectorState?> GetAsync(string id, CancellationToken cancellationToken)

@@ -1,5 +1,7 @@
+using System.Text.Json;
 using System.Text.Json.Serialization;
 using Hub.Connectors;
+using Hub.Core.Audit;
 using Hub.Core.Sync;
 using Hub.Worker.Sync;
 
@@ -8,6 +10,9 @@ namespace Hub.Worker.Api;
 /// <summary>
 /// What central operators need to watch and act on connectors: their state, their runs, "sync now", quarantined
 /// records and their re-processing. Never returns configurations (they hold secrets) nor record payloads (personal data).
+/// "Sync now" and re-processing requests are administrative entries of the exchange log (<c>sync.requested</c>,
+/// <c>quarantine.reprocess-requested</c>) with the caller (<see cref="Actors"/>), the <c>reason</c> and the job id; the
+/// re-processing itself logs <c>quarantine.reprocessed</c> in the transaction of what it stores.
 /// </summary>
 public static class ConnectorsApi
 {
@@ -24,11 +29,11 @@ public static class ConnectorsApi
         var api = app.MapGroup("/api/connectors");
         api.MapGet("/", ListAsync);
         api.MapGet("/{id}/runs", RunsAsync);
-        api.MapPost("/{id}/sync", (string id, ConnectorCatalog catalog, SyncScheduler scheduler, CancellationToken ct) =>
-            EnqueueAsync(id, SyncTrigger.Manual, catalog, scheduler, ct));
+        api.MapPost("/{id}/sync", (string id, HttpContext http, ConnectorCatalog catalog, SyncScheduler scheduler, ExchangeLog log, TimeProvider time, CancellationToken ct) =>
+            EnqueueAsync(id, SyncTrigger.Manual, http, catalog, scheduler, log, time, ct));
         api.MapGet("/{id}/quarantine", QuarantineAsync);
-        api.MapPost("/{id}/quarantine/reprocess", (string id, ConnectorCatalog catalog, SyncScheduler scheduler, CancellationToken ct) =>
-            EnqueueAsync(id, SyncTrigger.Reprocess, catalog, scheduler, ct));
+        api.MapPost("/{id}/quarantine/reprocess", (string id, HttpContext http, ConnectorCatalog catalog, SyncScheduler scheduler, ExchangeLog log, TimeProvider time, CancellationToken ct) =>
+            EnqueueAsync(id, SyncTrigger.Reprocess, http, catalog, scheduler, log, time, ct));
         return app;
     }
 
@@ -61,9 +66,17 @@ public static class ConnectorsApi
         return Results.Ok(records.Select(q => new QuarantineView(q.Id, q.Kind, q.Reason, q.MappingVersion, q.FirstSeenAt, q.LastSeenAt, q.TimesSeen, q.ResolvedAt, q.ResolvedRunId)));
     }
 
-    private static async Task<IResult> EnqueueAsync(string id, SyncTrigger trigger, ConnectorCatalog catalog, SyncScheduler scheduler, CancellationToken cancellationToken)
+    private static async Task<IResult> EnqueueAsync(
+        string id, SyncTrigger trigger, HttpContext http, ConnectorCatalog catalog, SyncScheduler scheduler, ExchangeLog log, TimeProvider time,
+        CancellationToken cancellationToken)
     {
-        if (await catalog.GetAsync(id, cancellationToken) is null)
+        var (actor, reason, actorProblem) = Actors.Of(http);
+        if (actorProblem is not null)
+        {
+            return Results.Problem(title: "Bad actor or reason", detail: actorProblem, statusCode: StatusCodes.Status400BadRequest);
+        }
+
+        if (await catalog.GetAsync(id, cancellationToken) is not { } state)
         {
             return NotFound(id);
         }
@@ -76,8 +89,27 @@ public static class ConnectorsApi
                 statusCode: StatusCodes.Status503ServiceUnavailable);
         }
 
-        return Results.Accepted(value: new { connectorId = id, trigger, jobId = scheduler.EnqueueSync(id, trigger) });
+        // Logged once queued, with the job's id: the queue is Hangfire's, outside the hub's transactions.
+        var jobId = scheduler.EnqueueSync(id, trigger);
+        var entry = await log.AppendAsync(new ExchangeRecord
+        {
+            Kind = ExchangeRecord.AdminKind,
+            ConnectorId = id,
+            Transport = "api",
+            ReceivedAt = time.GetUtcNow(),
+            Outcome = "done",
+            Reason = reason,
+            MappingVersion = state.Registration.Mapping.Version,
+            Actor = actor,
+            Action = trigger == SyncTrigger.Reprocess ? "quarantine.reprocess-requested" : "sync.requested",
+            Detail = JsonSerializer.Serialize(new { jobId }),
+        }, cancellationToken);
+        http.Response.Headers[ExchangeEntryHeader] = entry.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return Results.Accepted(value: new { connectorId = id, trigger, jobId });
     }
+
+    /// <summary>The response header naming the exchange-log entry of the request.</summary>
+    public const string ExchangeEntryHeader = "X-Hub-Exchange-Entry";
 
     private static IResult NotFound(string id) => Results.Problem(
         title: "Connector not found", detail: $"No connector is registered with id '{id}'.", statusCode: StatusCodes.Status404NotFound);

@@ -2,11 +2,13 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using System.Text.Unicode;
 using Hub.Connectors;
 using Hub.Connectors.BuiltIn;
 using Hub.Connectors.BuiltIn.NationalPortal;
+using Hub.Core.Audit;
 using Hub.Core.Sync;
 using Hub.Worker.Portal;
 using Hub.Worker.Sync;
@@ -23,11 +25,24 @@ namespace Hub.Worker.Api;
 /// <remarks>
 /// Rows enter the store through <see cref="RecordIngest"/> like every other record: mapped with the connector's
 /// mapping, the bad ones quarantined in the same transaction. Logs name connectors, services, counts and reasons,
-/// never row contents or passwords (personal data and secrets).
+/// never row contents or passwords (personal data and secrets). The exchange log keeps every post (in the transaction
+/// of its rows when it stored some) without the applicant's personal fields, which the hub keeps nowhere, and every
+/// reply; log-ins and the replies that carry a session are logged with their bytes withheld.
 /// </remarks>
 public static partial class NationalPortalAdapterApi
 {
     private const string LogCategory = "Hub.Worker.Api.NationalPortalAdapter";
+
+    /// <summary>The exchange log's transport name of the adapter's messages.</summary>
+    private const string Transport = NationalPortalConnectorKind.KindName;
+
+    /// <summary>Why a log-in's bytes are not kept.</summary>
+    private const string LoginWithheld = "a log-in carries the connector's password; neither its bytes nor their hash is kept";
+
+    /// <summary>Why a successful log-in reply's bytes are not kept.</summary>
+    private const string SessionWithheld = "the reply carries a session token; neither its bytes nor their hash is kept";
+
+    private const string ReplyContentType = "application/json; charset=utf-8";
 
     /// <summary>At most this many "already exists" answers are spelled out in a reply's message; all are in <c>result</c>.</summary>
     private const int MaxNamedInMessage = 10;
@@ -60,11 +75,13 @@ public static partial class NationalPortalAdapterApi
     private static async Task<IResult> LoginAsync(HttpContext context, PortalServices services, CancellationToken cancellationToken)
     {
         var logger = services.Logger;
+        var receivedAt = services.Time.GetUtcNow();
         var (username, password, problem) = await ReadCredentialsAsync(context.Request, cancellationToken);
         if (problem is not null)
         {
             LogLoginMalformed(logger, Remote(context), problem);
-            return LoginReply(StatusCodes.Status400BadRequest, -2, $"The login cannot be read: {problem}.");
+            return await LoginReplyAsync(context, services, null, receivedAt, username, StatusCodes.Status400BadRequest, -2,
+                $"The login cannot be read: {problem}.", cancellationToken);
         }
 
         var candidates = new List<ConnectorRegistration>();
@@ -96,61 +113,196 @@ public static partial class NationalPortalAdapterApi
         if (candidates.Count == 0)
         {
             LogLoginRefused(logger, username!, Remote(context));
-            return LoginReply(StatusCodes.Status401Unauthorized, -1,
-                "Wrong user name or password: no active national-portal connector of the hub has these credentials.");
+            return await LoginReplyAsync(context, services, null, receivedAt, username, StatusCodes.Status401Unauthorized, -1,
+                "Wrong user name or password: no active national-portal connector of the hub has these credentials.", cancellationToken);
         }
 
         if (candidates.Count > 1)
         {
             LogLoginAmbiguous(logger, username!, string.Join(", ", candidates.Select(c => c.Id)));
-            return LoginReply(StatusCodes.Status500InternalServerError, -9,
-                "These credentials belong to more than one connector of the hub; its operators must give each national-portal connector its own user name.");
+            return await LoginReplyAsync(context, services, null, receivedAt, username, StatusCodes.Status500InternalServerError, -9,
+                "These credentials belong to more than one connector of the hub; its operators must give each national-portal connector its own user name.",
+                cancellationToken);
         }
 
         var chosen = candidates[0];
         var chosenSettings = NationalPortalSettings.Parse(chosen.Configuration);
         var (token, expiresAt) = await services.Sessions.OpenAsync(chosen.Id, chosenSettings.CredentialStamp(), chosenSettings.SessionLifetime, cancellationToken);
         LogLoggedIn(logger, chosen.Id, username!, expiresAt);
-        return Results.Json(new LoginAnswer(0, PortalProtocol.Messages.Success, token), ReplyJson);
+        var reply = JsonSerializer.SerializeToUtf8Bytes(new LoginAnswer(0, PortalProtocol.Messages.Success, token), ReplyJson);
+        await services.AppendAsync([
+            LoginEntry(context, chosen.Id, receivedAt, username, "stored", null),
+            ReplyEntry(chosen.Id, services.Time.GetUtcNow(), reply, [], StatusCodes.Status200OK, "0") with { Payload = null, PayloadWithheld = SessionWithheld },
+        ], cancellationToken);
+        return new JsonBytesResult(reply, StatusCodes.Status200OK);
+    }
+
+    /// <summary>A refused log-in: logged (without its bytes) with its reply, which holds no secret.</summary>
+    private static async Task<IResult> LoginReplyAsync(
+        HttpContext context, PortalServices services, string? connectorId, DateTimeOffset receivedAt, string? username, int status, int code, string message,
+        CancellationToken cancellationToken)
+    {
+        var reply = JsonSerializer.SerializeToUtf8Bytes(new LoginAnswer(code, message, null), ReplyJson);
+        await services.AppendAsync([
+            LoginEntry(context, connectorId, receivedAt, username, "rejected", message),
+            ReplyEntry(connectorId, services.Time.GetUtcNow(), reply, [], status, code.ToString(CultureInfo.InvariantCulture)),
+        ], cancellationToken);
+        return new JsonBytesResult(reply, status);
+    }
+
+    private static ExchangeRecord LoginEntry(HttpContext context, string? connectorId, DateTimeOffset receivedAt, string? username, string outcome, string? reason) => new()
+    {
+        Kind = ExchangeRecord.MessageKind,
+        ConnectorId = connectorId,
+        Direction = "inbound",
+        Transport = Transport,
+        ReceivedAt = receivedAt,
+        ContentType = context.Request.ContentType,
+        PayloadWithheld = LoginWithheld,
+        Outcome = outcome,
+        Reason = reason,
+        Detail = JsonSerializer.Serialize(new { request = "login", username, remoteAddress = Remote(context) }),
+    };
+
+    /// <summary>A reply of the hub as the exchange log keeps it.</summary>
+    private static ExchangeRecord ReplyEntry(string? connectorId, DateTimeOffset sentAt, byte[] reply, IReadOnlyList<string> dossiers, int status, string code) => new()
+    {
+        Kind = ExchangeRecord.MessageKind,
+        ConnectorId = connectorId,
+        Direction = "outbound",
+        Transport = Transport,
+        ReceivedAt = sentAt,
+        ContentType = ReplyContentType,
+        Payload = reply,
+        Outcome = "done",
+        Dossiers = dossiers,
+        Detail = JsonSerializer.Serialize(new { status, errorCode = code }),
+    };
+
+    /// <summary>
+    /// A post as the exchange log keeps it: its JSON without the applicant's personal fields in its rows (which the hub
+    /// keeps nowhere); a body that is not a JSON object keeps only its hash and size, since nothing in it can be removed.
+    /// </summary>
+    private static ExchangeRecord PostEntry(string? connectorId, DateTimeOffset receivedAt, string? contentType, ReadOnlyMemory<byte> body, string outcome, string? reason)
+    {
+        var record = new ExchangeRecord
+        {
+            Kind = ExchangeRecord.MessageKind,
+            ConnectorId = connectorId,
+            Direction = "inbound",
+            Transport = Transport,
+            ReceivedAt = receivedAt,
+            ContentType = contentType,
+            Outcome = outcome,
+            Reason = reason,
+        };
+        if (WithoutPersonalFields(body) is { } kept)
+        {
+            return record with { Payload = kept.Bytes, Detail = kept.Removed > 0 ? JsonSerializer.Serialize(new { personalFieldsRemoved = kept.Removed }) : null };
+        }
+
+        return record with
+        {
+            Payload = body,
+            PayloadWithheld = "the post is not a JSON object, so the applicant's personal fields could not be removed from it: only its hash and size are kept",
+        };
+    }
+
+    /// <summary>The post with <see cref="PortalProtocol.PersonalFields"/> removed from each row of <c>data</c>; <c>null</c> when it is not a JSON object.</summary>
+    internal static (byte[] Bytes, int Removed)? WithoutPersonalFields(ReadOnlyMemory<byte> body)
+    {
+        var removed = 0;
+        JsonObject envelope;
+        try
+        {
+            if (JsonNode.Parse(body.Span) is not JsonObject root)
+            {
+                return null;
+            }
+
+            envelope = root;
+            if (envelope["data"] is JsonArray rows)
+            {
+                foreach (var row in rows.OfType<JsonObject>())
+                {
+                    foreach (var field in PortalProtocol.PersonalFields)
+                    {
+                        removed += row.Remove(field) ? 1 : 0;
+                    }
+                }
+            }
+        }
+        catch (Exception e) when (e is JsonException or ArgumentException or InvalidOperationException)
+        {
+            // Not JSON, or an object with a property twice (which JsonObject refuses when it is read).
+            return null;
+        }
+
+        // Nothing removed: the bytes exactly as received.
+        return removed == 0 ? (body.ToArray(), 0) : (JsonSerializer.SerializeToUtf8Bytes(envelope, ReplyJson), removed);
     }
 
     private static async Task<IResult> SyncAsync(HttpContext context, string? pathService, PortalServices services, CancellationToken cancellationToken)
     {
         var logger = services.Logger;
         var receivedAt = services.Time.GetUtcNow();
+        var body = await ReadBodyAsync(context.Request, cancellationToken);
+        var post = new Post(context.Request.ContentType, body, receivedAt);
         if (pathService is not null && !PortalProtocol.Services.Contains(pathService, StringComparer.Ordinal))
         {
             LogRefused(logger, "-", pathService, PortalProtocol.Codes.UnknownService, "unknown service in the path");
-            return SyncReply(StatusCodes.Status404NotFound, PortalProtocol.Codes.UnknownService,
-                $"/portal/{Shown(pathService)} is not a service of the hub; post to /portal/sync or /portal/{{{string.Join("|", PortalProtocol.Services)}}}.");
+            return await RefuseAsync(services, post, null, StatusCodes.Status404NotFound, PortalProtocol.Codes.UnknownService,
+                $"/portal/{Shown(pathService)} is not a service of the hub; post to /portal/sync or /portal/{{{string.Join("|", PortalProtocol.Services)}}}.",
+                cancellationToken);
         }
 
-        var body = await ReadBodyAsync(context.Request, cancellationToken);
         var envelope = PortalEnvelope.Read(body, pathService, out var problems);
         if (envelope is null)
         {
             var reason = string.Join("; ", problems).TrimEnd('.');
             LogRefused(logger, "-", pathService ?? "-", PortalProtocol.Codes.Malformed, reason);
-            return SyncReply(StatusCodes.Status400BadRequest, PortalProtocol.Codes.Malformed, $"The sync post cannot be read: {reason}.");
+            return await RefuseAsync(services, post, null, StatusCodes.Status400BadRequest, PortalProtocol.Codes.Malformed,
+                $"The sync post cannot be read: {reason}.", cancellationToken);
         }
 
+        post = post with { Dossiers = [.. envelope.Rows.Select(DossierCode).OfType<string>().Distinct(StringComparer.Ordinal)] };
+        string? connectorId = null;
         try
         {
             var (connector, refusal) = await AuthenticateAsync(envelope, services, cancellationToken);
+            connectorId = connector?.Id;
             if (refusal is not null)
             {
                 LogRefused(logger, connector?.Id ?? "-", envelope.Service, refusal.Code, refusal.Message);
-                return SyncReply(refusal.Status, refusal.Code, refusal.Message);
+                return await RefuseAsync(services, post, connector?.Id, refusal.Status, refusal.Code, refusal.Message, cancellationToken);
             }
 
-            return await StoreAsync(envelope, connector!, receivedAt, services, cancellationToken);
+            return await StoreAsync(envelope, post, connector!, receivedAt, services, cancellationToken);
         }
         catch (Exception e) when (e is NpgsqlException or TimeoutException)
         {
             LogHubFailure(logger, envelope.Service, e.GetType().Name, e.Message);
-            return SyncReply(StatusCodes.Status503ServiceUnavailable, PortalProtocol.Codes.HubFailure,
-                "The hub's database did not answer; nothing of this post was stored. Send it again later.");
+            return await RefuseAsync(services, post, connectorId, StatusCodes.Status503ServiceUnavailable, PortalProtocol.Codes.HubFailure,
+                "The hub's database did not answer; nothing of this post was stored. Send it again later.", cancellationToken);
         }
+    }
+
+    /// <summary>A refused post: logged as rejected with the reason, then the reply, logged as sent.</summary>
+    private static async Task<IResult> RefuseAsync(
+        PortalServices services, Post post, string? connectorId, int status, string code, string message, CancellationToken cancellationToken)
+    {
+        await services.AppendAsync([PostEntry(connectorId, post.ReceivedAt, post.ContentType, post.Body, "rejected", message) with { Dossiers = post.Dossiers }], cancellationToken);
+        return await ReplyAsync(services, post, connectorId, status, code, message, null, cancellationToken);
+    }
+
+    /// <summary>Sends a sync reply and logs it as an outbound message of the connector.</summary>
+    private static async Task<IResult> ReplyAsync(
+        PortalServices services, Post post, string? connectorId, int status, string code, string message, IReadOnlyList<RowAnswer>? result,
+        CancellationToken cancellationToken)
+    {
+        var reply = JsonSerializer.SerializeToUtf8Bytes(new SyncAnswer(code, message, result ?? []), ReplyJson);
+        await services.AppendAsync([ReplyEntry(connectorId, services.Time.GetUtcNow(), reply, post.Dossiers, status, code)], cancellationToken);
+        return new JsonBytesResult(reply, status);
     }
 
     /// <summary>The session's connector, or why the post is refused.</summary>
@@ -202,7 +354,7 @@ public static partial class NationalPortalAdapterApi
     }
 
     private static async Task<IResult> StoreAsync(
-        PortalEnvelope envelope, ConnectorRegistration connector, DateTimeOffset receivedAt, PortalServices services, CancellationToken cancellationToken)
+        PortalEnvelope envelope, Post post, ConnectorRegistration connector, DateTimeOffset receivedAt, PortalServices services, CancellationToken cancellationToken)
     {
         var logger = services.Logger;
         var receiver = NationalPortalConnectorKind.Create(connector.Configuration);
@@ -211,8 +363,10 @@ public static partial class NationalPortalAdapterApi
         {
             var status = accepted.ErrorCode == PortalProtocol.Codes.AgencyNotAllowed ? StatusCodes.Status403Forbidden : StatusCodes.Status400BadRequest;
             LogRefused(logger, connector.Id, envelope.Service, accepted.ErrorCode!, accepted.Reason!);
-            return SyncReply(status, accepted.ErrorCode!, $"The post is refused: {accepted.Reason}.");
+            return await RefuseAsync(services, post, connector.Id, status, accepted.ErrorCode!, $"The post is refused: {accepted.Reason}.", cancellationToken);
         }
+
+        var message = PostEntry(connector.Id, receivedAt, post.ContentType, post.Body, "stored", null);
 
         // The portal does not upsert: an insert of a dossier it holds is answered "already exists" and not applied, and
         // clients then send it again as an update. The other rows of the post are applied.
@@ -240,21 +394,33 @@ public static partial class NationalPortalAdapterApi
         {
             try
             {
-                stored = await services.Ingest.StoreAsync(connector, services.Runner.MapperFor(connector), toStore, IngestLedger.Push, cancellationToken);
+                stored = await services.Ingest.StoreAsync(
+                    connector, services.Runner.MapperFor(connector), toStore, IngestLedger.Push with { Message = message }, cancellationToken);
             }
             catch (ConnectorException e)
             {
                 LogConnectorUnusable(logger, connector.Id, e.Message);
-                return SyncReply(StatusCodes.Status500InternalServerError, PortalProtocol.Codes.HubFailure,
-                    "The connector's mapping in the hub is invalid; the hub's operators must fix it. Nothing was stored.");
+                return await RefuseAsync(services, post, connector.Id, StatusCodes.Status500InternalServerError, PortalProtocol.Codes.HubFailure,
+                    "The connector's mapping in the hub is invalid; the hub's operators must fix it. Nothing was stored.", cancellationToken);
             }
 
-            foreach (var problem in stored.Quarantined)
+            foreach (var problem in stored!.Quarantined)
             {
                 var row = origins[problem.Index];
                 results.Add(new RowAnswer(Index(row), codes[row] ?? "", PortalProtocol.Codes.RowQuarantined,
                     $"Not accepted, kept in the hub's quarantine: {problem.Reason}"));
             }
+        }
+
+        if (toStore.Count == 0)
+        {
+            // Nothing to store (every row already exists): the post is logged on its own, with the codes it named.
+            await services.AppendAsync([message with
+            {
+                Dossiers = post.Dossiers,
+                MappingVersion = connector.Mapping.Version,
+                Detail = JsonSerializer.Serialize(new { recordsRead = envelope.Rows.Count, alreadyExisting = envelope.Rows.Count }),
+            }], cancellationToken);
         }
 
         results.Sort((a, b) => int.Parse(a.Index, CultureInfo.InvariantCulture).CompareTo(int.Parse(b.Index, CultureInfo.InvariantCulture)));
@@ -276,13 +442,13 @@ public static partial class NationalPortalAdapterApi
         {
             var named = string.Join("; ", alreadyExisting.Take(MaxNamedInMessage).Select(r => r.Message));
             var more = alreadyExisting.Count > MaxNamedInMessage ? $"; and {alreadyExisting.Count - MaxNamedInMessage} more (see result)" : "";
-            var message = $"{named}{more}. These were not applied: send them with isUpdating \"True\" to update them. {applied} other row(s) were applied."
+            var text = $"{named}{more}. These were not applied: send them with isUpdating \"True\" to update them. {applied} other row(s) were applied."
                 + (notAccepted.Length > 0 ? " " + notAccepted + "." : "");
-            return SyncReply(StatusCodes.Status200OK, PortalProtocol.Codes.AlreadyExists, message, results);
+            return await ReplyAsync(services, post, connector.Id, StatusCodes.Status200OK, PortalProtocol.Codes.AlreadyExists, text, results, cancellationToken);
         }
 
-        return SyncReply(StatusCodes.Status200OK, PortalProtocol.Codes.Success,
-            notAccepted.Length == 0 ? PortalProtocol.Messages.SyncSuccess : $"{PortalProtocol.Messages.SyncSuccess}; {notAccepted}.", results);
+        return await ReplyAsync(services, post, connector.Id, StatusCodes.Status200OK, PortalProtocol.Codes.Success,
+            notAccepted.Length == 0 ? PortalProtocol.Messages.SyncSuccess : $"{PortalProtocol.Messages.SyncSuccess}; {notAccepted}.", results, cancellationToken);
     }
 
     /// <summary>Which of the codes the source system's dossiers already use.</summary>
@@ -361,11 +527,6 @@ public static partial class NationalPortalAdapterApi
         return buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
     }
 
-    private static IResult LoginReply(int status, int code, string message) =>
-        Results.Json(new LoginAnswer(code, message, null), ReplyJson, statusCode: status);
-
-    private static IResult SyncReply(int status, string code, string message, IReadOnlyList<RowAnswer>? result = null) =>
-        Results.Json(new SyncAnswer(code, message, result ?? []), ReplyJson, statusCode: status);
 
     private static string Index(int i) => i.ToString(CultureInfo.InvariantCulture);
 
@@ -399,6 +560,9 @@ public static partial class NationalPortalAdapterApi
         Message = "Portal post (connector {ConnectorId}, service {Service}): {Rows} rows, {Changes} changes and {Steps} steps stored, {Existing} already existing, {Quarantined} quarantined")]
     private static partial void LogStored(ILogger logger, string connectorId, string service, int rows, int changes, int steps, int existing, int quarantined);
 
+    [LoggerMessage(Level = LogLevel.Error, Message = "Portal adapter: {Count} exchange-log entries could not be appended: {Error}")]
+    private static partial void LogNotLogged(ILogger logger, int count, string error);
+
     [LoggerMessage(Level = LogLevel.Error, Message = "Portal post (service {Service}) not stored: the hub's database failed ({Error}: {Message})")]
     private static partial void LogHubFailure(ILogger logger, string service, string error, string message);
 
@@ -425,6 +589,47 @@ public static partial class NationalPortalAdapterApi
         public TimeProvider Time => time;
 
         public ILogger Logger { get; } = loggerFactory.CreateLogger(LogCategory);
+
+        /// <summary>
+        /// Appends entries in a transaction of their own. A log that cannot be written does not change the answer: the
+        /// failure is logged (never the bytes) and the reply goes out.
+        /// </summary>
+        public async Task AppendAsync(IReadOnlyList<ExchangeRecord> records, CancellationToken cancellationToken)
+        {
+            try
+            {
+                await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+                await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+                foreach (var record in records)
+                {
+                    await ExchangeLog.AppendAsync(connection, record, time.GetUtcNow(), cancellationToken);
+                }
+
+                await transaction.CommitAsync(cancellationToken);
+            }
+            catch (NpgsqlException e)
+            {
+                LogNotLogged(Logger, records.Count, e.Message);
+            }
+        }
+    }
+
+    /// <summary>A reply written exactly as the bytes the exchange log kept.</summary>
+    private sealed class JsonBytesResult(byte[] body, int status) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            httpContext.Response.StatusCode = status;
+            httpContext.Response.ContentType = ReplyContentType;
+            httpContext.Response.ContentLength = body.Length;
+            return httpContext.Response.Body.WriteAsync(body, httpContext.RequestAborted).AsTask();
+        }
+    }
+
+    /// <summary>A sync post as received: what the exchange log keeps of it, and the dossier codes it names.</summary>
+    private sealed record Post(string? ContentType, ReadOnlyMemory<byte> Body, DateTimeOffset ReceivedAt)
+    {
+        public IReadOnlyList<string> Dossiers { get; init; } = [];
     }
 
     private sealed record Refusal(int Status, string Code, string Message)

@@ -2,6 +2,7 @@ using System.Buffers;
 using Hub.Connectors;
 using Hub.Connectors.BuiltIn;
 using Hub.Connectors.BuiltIn.Webhook;
+using Hub.Core.Audit;
 using Hub.Core.Mapping;
 using Hub.Core.Sync;
 using Hub.Worker.Sync;
@@ -17,12 +18,20 @@ namespace Hub.Worker.Api;
 /// </summary>
 /// <remarks>
 /// Every refusal is logged as a warning with the connector, the kind of refusal, the remote address and the reason;
-/// reasons never hold header values, body content or secrets, and the body itself is never logged.
+/// reasons never hold header values, body content or secrets, and the body itself is never logged there. The exchange
+/// log keeps every delivery: an accepted one in the transaction of its records, a refused one as a rejected entry with
+/// its reason and its body (up to <see cref="RejectedBodyKept"/>; beyond, its hash and size).
 /// </remarks>
 public static partial class WebhookApi
 {
     /// <summary>What a paused connector's sender is told to wait before sending again.</summary>
     public static readonly TimeSpan PausedRetryAfter = TimeSpan.FromMinutes(5);
+
+    /// <summary>The largest body of a refused delivery whose bytes the exchange log keeps; of a larger one, only its hash and size.</summary>
+    public const int RejectedBodyKept = 256 * 1024;
+
+    /// <summary>The exchange log's transport name of deliveries.</summary>
+    private const string Transport = JsonWebhookConnectorKind.KindName;
 
     private const string LoggerName = "Hub.Worker.Api.WebhookApi";
 
@@ -40,6 +49,8 @@ public static partial class WebhookApi
         if (state is null || services.Kinds.Find(state.Registration.Kind) is not JsonWebhookConnectorKind kind)
         {
             LogUnknown(logger, id, Remote(http));
+            await LogRejectedAsync(http, services, logger, id, receivedAt, await ReadBodyAsync(http.Request, RejectedBodyKept, cancellationToken),
+                "UnknownConnector", StatusCodes.Status404NotFound, $"no {JsonWebhookConnectorKind.KindName} connector is registered with this id", cancellationToken);
             return Results.Problem(
                 title: "Webhook connector not found",
                 detail: $"No {JsonWebhookConnectorKind.KindName} connector is registered with id '{id}'.",
@@ -51,6 +62,8 @@ public static partial class WebhookApi
         {
             // 503 rather than 409: senders retry a 5xx later, and the batch must not be lost while the connector is paused.
             LogPaused(logger, connector.Id, Remote(http));
+            await LogRejectedAsync(http, services, logger, connector.Id, receivedAt, await ReadBodyAsync(http.Request, RejectedBodyKept, cancellationToken),
+                "Paused", StatusCodes.Status503ServiceUnavailable, "the connector is paused", cancellationToken);
             http.Response.Headers.RetryAfter = ((int)PausedRetryAfter.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
             return Results.Problem(
                 title: "Connector paused",
@@ -70,6 +83,8 @@ public static partial class WebhookApi
         catch (ConnectorException e)
         {
             LogMisconfigured(logger, connector.Id, e.Message);
+            await LogRejectedAsync(http, services, logger, connector.Id, receivedAt, await ReadBodyAsync(http.Request, RejectedBodyKept, cancellationToken),
+                "Misconfigured", StatusCodes.Status500InternalServerError, "the connector's configuration or mapping is unusable: " + e.Message, cancellationToken);
             return Results.Problem(
                 title: "Connector misconfigured",
                 detail: $"Connector '{connector.Id}' cannot receive deliveries: its configuration or mapping is unusable. The hub's operators must fix it; the hub's log lists the problems.",
@@ -79,8 +94,9 @@ public static partial class WebhookApi
         var body = await ReadBodyAsync(http.Request, receiver.MaxBodyBytes, cancellationToken);
         if (body is null)
         {
-            return Refuse(http, logger, connector.Id, receiver, "TooLarge", StatusCodes.Status413PayloadTooLarge,
-                $"the body is larger than the connector's maxBodyBytes ({receiver.MaxBodyBytes} bytes); send smaller batches");
+            // Not read to its end: the entry holds no payload, only the length the sender announced (detail).
+            return await RefuseAsync(http, services, logger, connector.Id, receiver, receivedAt, null, "TooLarge", StatusCodes.Status413PayloadTooLarge,
+                $"the body is larger than the connector's maxBodyBytes ({receiver.MaxBodyBytes} bytes); send smaller batches", cancellationToken);
         }
 
         var headers = http.Request.Headers.ToDictionary(h => h.Key.ToLowerInvariant(), h => h.Value.ToString(), StringComparer.Ordinal);
@@ -88,7 +104,7 @@ public static partial class WebhookApi
         if (receipt.Acceptance.Rejection is { } rejection)
         {
             var status = rejection.Kind == PushRejectionKind.Malformed ? StatusCodes.Status400BadRequest : StatusCodes.Status401Unauthorized;
-            return Refuse(http, logger, connector.Id, receiver, rejection.Kind.ToString(), status, rejection.Reason);
+            return await RefuseAsync(http, services, logger, connector.Id, receiver, receivedAt, body, rejection.Kind.ToString(), status, rejection.Reason, cancellationToken);
         }
 
         // Authenticated from here on: only the connector's own sender can make the hub write.
@@ -105,12 +121,22 @@ public static partial class WebhookApi
                 throw new ReplayedDeliveryException(connector.Id);
             }
 
-            stored = await services.Ingest.StoreAsync(connector, mapper, records, IngestLedger.Push with { Delivery = delivery }, cancellationToken);
+            var message = new ExchangeRecord
+            {
+                Kind = ExchangeRecord.MessageKind,
+                Direction = "inbound",
+                Transport = Transport,
+                ReceivedAt = receivedAt,
+                ContentType = http.Request.ContentType,
+                Payload = body.Value,
+                Outcome = "stored",
+            };
+            stored = await services.Ingest.StoreAsync(connector, mapper, records, IngestLedger.Push with { Delivery = delivery, Message = message }, cancellationToken);
         }
         catch (ReplayedDeliveryException)
         {
-            return Refuse(http, logger, connector.Id, receiver, nameof(PushRejectionKind.Replay), StatusCodes.Status401Unauthorized,
-                "a delivery with the same timestamp and body was already accepted; a new delivery, a retry included, must be signed with the time of sending");
+            return await RefuseAsync(http, services, logger, connector.Id, receiver, receivedAt, body, nameof(PushRejectionKind.Replay), StatusCodes.Status401Unauthorized,
+                "a delivery with the same timestamp and body was already accepted; a new delivery, a retry included, must be signed with the time of sending", cancellationToken);
         }
 
         var dossiers = records.Count(r => r.Kind == RawRecordKind.Dossier);
@@ -165,6 +191,55 @@ public static partial class WebhookApi
         }
     }
 
+    /// <summary>
+    /// Appends a refused delivery to the exchange log, in a transaction of its own (nothing else was written). A log that
+    /// cannot be written does not change the answer: the failure is logged (without the body) and the refusal goes out.
+    /// </summary>
+    private static async Task LogRejectedAsync(
+        HttpContext http, WebhookServices services, ILogger logger, string connectorId, DateTimeOffset receivedAt, ReadOnlyMemory<byte>? body,
+        string rejection, int status, string reason, CancellationToken cancellationToken)
+    {
+        var record = new ExchangeRecord
+        {
+            Kind = ExchangeRecord.MessageKind,
+            ConnectorId = connectorId.Length <= 200 ? connectorId : connectorId[..200],
+            Direction = "inbound",
+            Transport = Transport,
+            ReceivedAt = receivedAt,
+            ContentType = body is null ? null : http.Request.ContentType,
+            Payload = body,
+            PayloadWithheld = body is { Length: > RejectedBodyKept }
+                ? $"a refused delivery larger than {RejectedBodyKept} bytes: only its hash and size are kept"
+                : null,
+            Outcome = "rejected",
+            Reason = reason,
+            Detail = System.Text.Json.JsonSerializer.Serialize(new
+            {
+                rejection,
+                status,
+                remoteAddress = Remote(http),
+                contentLength = http.Request.ContentLength,
+                bodyRead = body is not null,
+            }),
+        };
+        try
+        {
+            await services.Exchange.AppendAsync(record, cancellationToken);
+        }
+        catch (NpgsqlException e)
+        {
+            LogNotLogged(logger, connectorId, rejection, e.Message);
+        }
+    }
+
+    private static async Task<IResult> RefuseAsync(
+        HttpContext http, WebhookServices services, ILogger logger, string connectorId, JsonWebhookReceiver receiver, DateTimeOffset receivedAt,
+        ReadOnlyMemory<byte>? body, string rejection, int status, string reason, CancellationToken cancellationToken)
+    {
+        await LogRejectedAsync(http, services, logger, connectorId, receivedAt, body, rejection, status, reason, cancellationToken);
+        return Refuse(http, logger, connectorId, receiver, rejection, status, reason);
+    }
+
     private static IResult Refuse(HttpContext http, ILogger logger, string connectorId, JsonWebhookReceiver receiver, string rejection, int status, string reason)
     {
         LogRefused(logger, connectorId, rejection, Remote(http), reason);
@@ -192,6 +267,9 @@ public static partial class WebhookApi
     [LoggerMessage(Level = LogLevel.Warning, Message = "Connector {ConnectorId}: webhook delivery refused ({Rejection}) from {RemoteAddress}: {Reason}")]
     private static partial void LogRefused(ILogger logger, string connectorId, string rejection, string remoteAddress, string reason);
 
+    [LoggerMessage(Level = LogLevel.Error, Message = "Connector {ConnectorId}: a refused webhook delivery ({Rejection}) could not be appended to the exchange log: {Error}")]
+    private static partial void LogNotLogged(ILogger logger, string connectorId, string rejection, string error);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Webhook delivery from {RemoteAddress} to connector {ConnectorId}, which is not a registered json-webhook connector")]
     private static partial void LogUnknown(ILogger logger, string connectorId, string remoteAddress);
 
@@ -213,6 +291,7 @@ public static partial class WebhookApi
         RecordIngest Ingest,
         ConnectorHttpClients HttpClients,
         NpgsqlDataSource DataSource,
+        ExchangeLog Exchange,
         TimeProvider Time,
         ILoggerFactory LoggerFactory);
 

@@ -48,8 +48,9 @@ public sealed partial class ConnectorFiles(IOptions<ConnectorFilesOptions> optio
                     $"Connector file '{file}': kind '{registration.Kind}' is unknown; known kinds: {string.Join(", ", kinds.All.Select(k => k.Name).Order(StringComparer.Ordinal))}.");
             }
 
-            await catalog.SaveAsync(registration, cancellationToken);
-            LogRegistered(logger, registration.Id, registration.Kind, Path.GetFileName(file));
+            // The file is the actor: whoever wrote it is known to the deployment, not to the hub.
+            var actions = await catalog.SaveAsync(registration, "file:" + Path.GetFullPath(file), null, cancellationToken);
+            LogRegistered(logger, registration.Id, registration.Kind, Path.GetFileName(file), actions.Count == 0 ? "unchanged" : string.Join(", ", actions));
         }
     }
 
@@ -71,6 +72,6 @@ public sealed partial class ConnectorFiles(IOptions<ConnectorFilesOptions> optio
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Connector {ConnectorId} ({Kind}) registered from {File}")]
-    private static partial void LogRegistered(ILogger logger, string connectorId, string kind, string file);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Connector {ConnectorId} ({Kind}) registered from {File}: {Actions}")]
+    private static partial void LogRegistered(ILogger logger, string connectorId, string kind, string file, string actions);
 }

@@ -100,6 +100,11 @@ public sealed class RecordIngest(StatusStore store, TimeProvider timeProvider)
             }
 
             var problems = quarantined.Select(q => new IngestProblem(q.Key, q.Value)).ToList();
+            foreach (var sent in ledger.Sent)
+            {
+                await ExchangeLog.AppendAsync(connection, sent, now, ct);
+            }
+
             if (ledger.Message is { } message)
             {
                 // The message that brought these records, committed exactly when they are.
@@ -126,12 +131,12 @@ public sealed class RecordIngest(StatusStore store, TimeProvider timeProvider)
             irregular = counts.Irregular,
             quarantined = problems.Select(p => new { index = p.Index, reason = p.Reason }),
         });
+        var admin = message.Kind == ExchangeRecord.AdminKind;
         return message with
         {
-            Kind = ExchangeRecord.MessageKind,
             ConnectorId = message.ConnectorId ?? connector.Id,
-            Direction = message.Direction ?? "inbound",
-            Outcome = "stored",
+            Direction = admin ? message.Direction : message.Direction ?? "inbound",
+            Outcome = admin ? "done" : "stored",
             Dossiers = [.. message.Dossiers, .. dossiers],
             MappingVersion = message.MappingVersion ?? connector.Mapping.Version,
             RunId = message.RunId ?? ledger.RunId,
@@ -163,9 +168,16 @@ public sealed record IngestLedger(long? RunId, bool MoveCursor = false, string? 
     /// The message the records came in, appended to the exchange log in the same transaction as them (so the log and
     /// the store cannot disagree after a crash). The hub fills in what it made of it: outcome <c>stored</c> (records it
     /// quarantined are listed in the detail), the dossiers touched, the mapping version, the run and the counts; fields
-    /// the caller set are kept. <c>null</c>: nothing is logged here.
+    /// the caller set are kept. An <see cref="ExchangeRecord.AdminKind"/> record (re-processing quarantined records,
+    /// which no message brought) gets outcome <c>done</c> and no direction. <c>null</c>: nothing is logged here.
     /// </summary>
     public ExchangeRecord? Message { get; init; }
+
+    /// <summary>
+    /// Entries appended as they are, before <see cref="Message"/>, in the same transaction: the requests the hub sent to
+    /// get the message (a pulled page's search request, its log-in).
+    /// </summary>
+    public IReadOnlyList<ExchangeRecord> Sent { get; init; } = [];
 }
 
 /// <summary>The outcome of ingesting records.</summary>

@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
+using System.Text.Json;
 using Hub.Connectors;
+using Hub.Core.Audit;
 using Hub.Core.Mapping;
 using Hub.Core.Sync;
 using Npgsql;
@@ -17,7 +19,9 @@ namespace Hub.Worker.Sync;
 /// <remarks>
 /// At most one run per connector at a time across every hub process: the run holds the connector's PostgreSQL
 /// advisory lock (<see cref="SyncLedger.TryAcquireAsync"/>), and each page's cursor move checks that nobody else moved
-/// it. Record contents never reach the logs (personal data): only counts, ids and reasons' categories do.
+/// it. Record contents never reach the logs (personal data): only counts, ids and reasons' categories do. Every page
+/// is appended to the exchange log as an inbound message, with the requests that fetched it as outbound ones, in the
+/// page's transaction; a page the source failed to deliver, or that was not stored, is a rejected message with why.
 /// </remarks>
 public sealed partial class SyncRunner(
     ConnectorCatalog catalog,
@@ -25,6 +29,7 @@ public sealed partial class SyncRunner(
     RecordIngest ingest,
     ConnectorKinds kinds,
     ConnectorHttpClients httpClients,
+    ExchangeLog exchangeLog,
     TimeProvider timeProvider,
     ILoggerFactory loggerFactory,
     ILogger<SyncRunner> logger)
@@ -55,6 +60,9 @@ public sealed partial class SyncRunner(
         var pages = 0;
         var total = PageCounts.Zero;
         RunFailure? failure = null;
+        ExchangeRecord? rejected = null;
+        PullPage? unstored = null;
+        var pulling = false;
         try
         {
             var mapper = MapperFor(connector);
@@ -67,10 +75,18 @@ public sealed partial class SyncRunner(
             while (true)
             {
                 cancellationToken.ThrowIfCancellationRequested();
+                pulling = true;
                 var page = await source.PullAsync(cursor, cancellationToken);
+                pulling = false;
+                unstored = page;
                 pages++;
-                var stored = await ingest.StoreAsync(
-                    connector, mapper, page.Records, new IngestLedger(runId, MoveCursor: true, cursor, page.Cursor), cancellationToken);
+                var pageLedger = new IngestLedger(runId, MoveCursor: true, cursor, page.Cursor)
+                {
+                    Message = PageMessage(connector, page, runId),
+                    Sent = [.. page.Requests.Select(r => SentMessage(connector, r, runId))],
+                };
+                var stored = await ingest.StoreAsync(connector, mapper, page.Records, pageLedger, cancellationToken);
+                unstored = null;
                 total = total.Add(stored.Counts);
                 cursor = page.Cursor;
 
@@ -90,6 +106,12 @@ public sealed partial class SyncRunner(
         catch (Exception e) when (Classify(e, cancellationToken) is { } classified)
         {
             failure = classified;
+            rejected = RejectedPage(connector, runId, pulling, unstored, e, classified, cancellationToken);
+        }
+
+        if (rejected is not null)
+        {
+            await AppendRejectedAsync(connectorId, runId, rejected);
         }
 
         var attempts = pages + (int)(http.Retries - retriesBefore);
@@ -139,8 +161,15 @@ public sealed partial class SyncRunner(
                 pages++;
                 afterId = open[^1].Id;
                 var records = open.Select(q => ToRawRecord(q)).ToList();
+                var action = new ExchangeRecord
+                {
+                    Kind = ExchangeRecord.AdminKind,
+                    Action = "quarantine.reprocessed",
+                    Actor = HubActor,
+                    Outcome = "done",
+                };
                 await ingest.StoreAsync(connector, mapper, records,
-                    new IngestLedger(runId, MoveCursor: false, state.Cursor, state.Cursor, open.Select(q => q.Id).ToList()), cancellationToken);
+                    new IngestLedger(runId, MoveCursor: false, state.Cursor, state.Cursor, open.Select(q => q.Id).ToList()) { Message = action }, cancellationToken);
             }
         }
         catch (Exception e) when (Classify(e, cancellationToken) is { } classified)
@@ -174,6 +203,114 @@ public sealed partial class SyncRunner(
 
         _mappers[connector.Id] = (json, mapper);
         return mapper;
+    }
+
+    /// <summary>The actor of what the hub does by itself (runs, re-processing).</summary>
+    public const string HubActor = "hub";
+
+    /// <summary>The media type of a page logged as its records' JSON, when the connector could not supply the bytes it received.</summary>
+    public const string RecordsContentType = "application/vnd.hub.records+json";
+
+    /// <summary>A pulled page as the exchange log keeps it: the bytes the source sent, or else the records' JSON.</summary>
+    internal ExchangeRecord PageMessage(ConnectorRegistration connector, PullPage page, long runId) => new()
+    {
+        Kind = ExchangeRecord.MessageKind,
+        ConnectorId = connector.Id,
+        Direction = "inbound",
+        Transport = connector.Kind,
+        ReceivedAt = page.ReceivedAt ?? timeProvider.GetUtcNow(),
+        ContentType = page.Content is null ? RecordsContentType : page.ContentType,
+        Payload = page.Content ?? RecordsJson(page.Records),
+        Outcome = "stored",
+        RunId = runId,
+    };
+
+    private static ExchangeRecord SentMessage(ConnectorRegistration connector, SentRequest request, long runId) => new()
+    {
+        Kind = ExchangeRecord.MessageKind,
+        ConnectorId = connector.Id,
+        Direction = "outbound",
+        Transport = connector.Kind,
+        ReceivedAt = request.SentAt,
+        ContentType = request.ContentType,
+        Payload = request.Withheld is null ? request.Body : null,
+        PayloadWithheld = request.Withheld,
+        Outcome = "done",
+        RunId = runId,
+        MappingVersion = connector.Mapping.Version,
+        Detail = JsonSerializer.Serialize(new { method = request.Method, target = request.Target }),
+    };
+
+    /// <summary>
+    /// A page that did not make it into the store: the source failed to deliver it or answered something unreadable
+    /// (while <paramref name="pulling"/>), or the hub could not store it. <c>null</c> when the run stopped between pages
+    /// because the hub was asked to (no message was lost then).
+    /// </summary>
+    private ExchangeRecord? RejectedPage(
+        ConnectorRegistration connector, long runId, bool pulling, PullPage? unstored, Exception e, RunFailure failure, CancellationToken cancellationToken)
+    {
+        if (!pulling && unstored is null)
+        {
+            return null;
+        }
+
+        if (pulling && e is OperationCanceledException && cancellationToken.IsCancellationRequested)
+        {
+            return null;
+        }
+
+        var received = e as ConnectorException;
+        return new ExchangeRecord
+        {
+            Kind = ExchangeRecord.MessageKind,
+            ConnectorId = connector.Id,
+            Direction = "inbound",
+            Transport = connector.Kind,
+            ReceivedAt = unstored?.ReceivedAt ?? timeProvider.GetUtcNow(),
+            ContentType = unstored is not null
+                ? unstored.Content is null ? RecordsContentType : unstored.ContentType
+                : received?.ReceivedContentType,
+            Payload = unstored is not null ? unstored.Content ?? RecordsJson(unstored.Records) : received?.ReceivedContent,
+            Outcome = "rejected",
+            Reason = pulling ? failure.Reason : "The page was received but not stored: " + failure.Reason,
+            MappingVersion = connector.Mapping.Version,
+            RunId = runId,
+            Detail = JsonSerializer.Serialize(new { side = failure.Side.ToString(), retryable = failure.Retryable, pageReceived = unstored is not null }),
+        };
+    }
+
+    private async Task AppendRejectedAsync(string connectorId, long runId, ExchangeRecord rejected)
+    {
+        try
+        {
+            await exchangeLog.AppendAsync(rejected, CancellationToken.None);
+        }
+        catch (NpgsqlException e)
+        {
+            // The run's failure is recorded next (or fails the same way); the log line says what the exchange log lacks.
+            LogRejectedNotLogged(logger, connectorId, runId, e.Message);
+        }
+    }
+
+    private static byte[] RecordsJson(IReadOnlyList<RawRecord> records)
+    {
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartArray();
+            foreach (var record in records)
+            {
+                writer.WriteStartObject();
+                writer.WriteString("kind", record.Kind == RawRecordKind.Step ? "step" : "dossier");
+                writer.WritePropertyName("record");
+                record.Payload.WriteTo(writer);
+                writer.WriteEndObject();
+            }
+
+            writer.WriteEndArray();
+        }
+
+        return buffer.ToArray();
     }
 
     private static RunFailure? TooManyBad(ConnectorRegistration connector, PageCounts total) =>
@@ -217,6 +354,9 @@ public sealed partial class SyncRunner(
         var id = await ledger.RecordSkippedAsync(connectorId, trigger, cancellationToken);
         return await ledger.GetRunAsync(id, cancellationToken) ?? throw new InvalidOperationException($"Run {id} vanished.");
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Connector {ConnectorId}: run {RunId}: the rejected page could not be appended to the exchange log: {Error}")]
+    private static partial void LogRejectedNotLogged(ILogger logger, string connectorId, long runId, string error);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Connector {ConnectorId}: a run is already in progress; this one is skipped")]
     private static partial void LogSkipped(ILogger logger, string connectorId);

@@ -1,6 +1,8 @@
 using System.Globalization;
+using System.Text.Json;
 using Hub.Connectors.BuiltIn;
 using Hub.Core.Sync;
+using Hub.Tests.Audit;
 using Hub.Tests.Infrastructure;
 using Hub.Tests.Sync;
 using Hub.Worker.Sync;
@@ -71,6 +73,24 @@ public class PluginSyncEndToEndTests
         await using var count = db.CreateCommand("select count(*) from dossier");
         Assert.Equal(dossiers, Convert.ToInt32(await count.ExecuteScalarAsync(), CultureInfo.InvariantCulture));
         Assert.Equal(export.Lines.Count, run1.Counts.ChangesStored + run2.Counts.ChangesStored);
+
+        // The plugin cannot hand over the bytes it read: each page is logged as the records' JSON, marked so, in the
+        // page's transaction, with its run and dossiers; the whole log seals and verifies.
+        var pages = (await LogCheck.EntriesAsync(db, "h12-legacy-csv")).Where(e => e.Kind == "message").ToList();
+        Assert.Equal(run1.Counts.Pages + run2.Counts.Pages, pages.Count);
+        Assert.All(pages, p => Assert.Equal(("inbound", "csv-pull", "stored", SyncRunner.RecordsContentType), (p.Direction, p.Transport, p.Outcome, p.ContentType)));
+        Assert.Equal([run1.Id, run2.Id], pages.Select(p => p.RunId!.Value).Distinct());
+        var logged = new List<string>();
+        foreach (var page in pages)
+        {
+            using var json = JsonDocument.Parse(await LogCheck.PayloadAsync(db, page));
+            logged.AddRange(json.RootElement.EnumerateArray().Select(r => r.GetProperty("kind").GetString() + ":" + r.GetProperty("record").GetProperty("SO_HO_SO").GetString()));
+        }
+
+        Assert.Equal(run1.Counts.RecordsRead + run2.Counts.RecordsRead, logged.Count);
+        Assert.Equal(export.Lines.Select(l => "dossier:" + l.Code).ToHashSet(), logged.ToHashSet());
+        Assert.Equal(export.Lines.Select(l => l.Code).ToHashSet(), pages.SelectMany(p => p.Dossiers).ToHashSet());
+        await LogCheck.SealAndVerifyAsync(db);
     }
 
     internal static string ConnectorFile(string id, string sourceSystem, Uri exportUrl) =>

@@ -1,5 +1,8 @@
+using System.Text;
+using System.Text.Json;
 using Hub.Simulator;
 using Hub.Simulator.Portal;
+using Hub.Tests.Audit;
 using Hub.Tests.Infrastructure;
 using Hub.Tests.Sync;
 using static Hub.Tests.Portal.PortalKit;
@@ -86,6 +89,38 @@ public class PortalSyncEndToEndTests
                 await ScalarAsync<long>(db, "select count(*) from quarantined_record where reason like 'DossierCode at path ''MaHoSo'' is missing%'"));
             Assert.Equal((long)stats.MalformedInjected[PortalMalformedKind.UnparseableStepTime],
                 await ScalarAsync<long>(db, "select count(*) from quarantined_record where record_kind = 'step' and reason like 'StepTime at path ''ThoiDiemXuLy''%'"));
+
+            // Every message of the exchange is in the log: each log-in (bytes withheld), each post, each reply.
+            var entries = await LogCheck.EntriesAsync(db, new Core.Audit.ExchangeSearch());
+            bool IsLogin(Core.Audit.ExchangeEntry e) => e.Detail?.Contains("\"request\":\"login\"", StringComparison.Ordinal) == true;
+            var logins = entries.Where(IsLogin).ToList();
+            Assert.Equal(stats.Logins, logins.Count);
+            Assert.All(logins, e => Assert.Equal((null, true, "stored"), (e.PayloadSha256, e.PayloadWithheld is not null, e.Outcome)));
+            var posts = entries.Where(e => e.Direction == "inbound" && !IsLogin(e)).ToList();
+            Assert.Equal(stats.Posts, posts.Count);
+            var replies = entries.Where(e => e.Direction == "outbound").ToList();
+            Assert.Equal(stats.Posts + stats.Logins, replies.Count);
+            Assert.Equal(stats.Logins, replies.Count(r => r.PayloadWithheld is not null));
+
+            // The stored posts name every dossier of the truth; no logged post keeps an applicant's name or id.
+            var stored = posts.Where(p => p.Outcome == "stored").ToList();
+            Assert.Equal(
+                PortalTruth.Of(province).Changes.Select(c => c.DossierCode).ToHashSet(StringComparer.Ordinal),
+                stored.SelectMany(p => p.Dossiers).ToHashSet(StringComparer.Ordinal));
+            foreach (var post in posts.Where(p => p.PayloadWithheld is null))
+            {
+                var text = Encoding.UTF8.GetString(await LogCheck.PayloadAsync(db, post));
+                Assert.DoesNotContain("\"ChuHoSo\"", text, StringComparison.Ordinal);
+                Assert.DoesNotContain("\"DinhDanhCHS\"", text, StringComparison.Ordinal);
+                Assert.True(JsonDocument.Parse(text).RootElement.TryGetProperty("data", out _));
+            }
+
+            foreach (var reply in replies.Where(r => r.PayloadWithheld is null).Take(50))
+            {
+                Assert.True(JsonDocument.Parse(await LogCheck.PayloadAsync(db, reply)).RootElement.TryGetProperty("error_code", out _));
+            }
+
+            await LogCheck.SealAndVerifyAsync(hub.Client, db);
         }
         finally
         {

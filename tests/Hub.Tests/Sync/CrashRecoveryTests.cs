@@ -1,4 +1,6 @@
+using System.Text.Json;
 using Hub.Simulator;
+using Hub.Tests.Audit;
 using Hub.Tests.Infrastructure;
 
 namespace Hub.Tests.Sync;
@@ -23,6 +25,7 @@ public class CrashRecoveryTests
         };
         await using var simulator = await SimulatorHost.StartAsync(province);
         var sim = simulator["sim-kill"];
+        sim.Stats.KeepPageDigests = true;
         await using var db = await TestDatabase.CreateSchemaAsync("kill");
         var folder = Directory.CreateTempSubdirectory("hub-connectors-").FullName;
         await File.WriteAllTextAsync(Path.Combine(folder, "sim-kill.json"), simulator.VendorRestConnectorJson("sim-kill")
@@ -78,6 +81,13 @@ public class CrashRecoveryTests
                 await Task.Delay(250);
             }
 
+            // The killed runs left no entry for the pages they had not committed: the stored pages logged are exactly
+            // the pages the runs counted (in the same transactions), and what they say was stored is what the store holds.
+            var pages = (await LogCheck.EntriesAsync(db, "sim-kill-rest")).Where(e => e is { Direction: "inbound", Outcome: "stored" }).ToList();
+            Assert.Equal(await SyncLedgerTests.CountAsync(db, "select coalesce(sum(pages), 0) from sync_run"), pages.Count);
+            Assert.Equal(sim.Truth.Changes.Count, pages.Sum(p => JsonDocument.Parse(p.Detail!).RootElement.GetProperty("changesStored").GetInt32()));
+            Assert.All(pages, p => Assert.Contains(LogCheck.Digest(p), sim.Stats.PageDigests));
+            await LogCheck.SealAndVerifyAsync(last.Client, db);
             await last.TerminateAsync(TimeSpan.FromSeconds(30));
         }
 

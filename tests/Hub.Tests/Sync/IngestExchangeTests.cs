@@ -40,7 +40,7 @@ public class IngestExchangeTests
 
         Assert.Equal(2, result.Counts.ChangesStored);
         var log = new ExchangeLog(db, TimeProvider.System);
-        var entry = Assert.Single(await log.SearchAsync(new ExchangeSearch { ConnectorId = "ix" }, None));
+        var entry = Assert.Single(await log.SearchAsync(new ExchangeSearch { ConnectorId = "ix", Kind = ExchangeRecord.MessageKind }, None));
         Assert.Equal(("message", "inbound", "json-webhook", "stored"), (entry.Kind, entry.Direction, entry.Transport, entry.Outcome));
         Assert.Equal(["C-A", "C-B"], entry.Dossiers);
         Assert.Equal("simple/1", entry.MappingVersion);
@@ -68,6 +68,6 @@ public class IngestExchangeTests
             () => hub.Ingest.StoreAsync(connector, hub.Runner.MapperFor(connector), [Raw(record)], ledger, None));
 
         var log = new ExchangeLog(db, TimeProvider.System);
-        Assert.Single(await log.SearchAsync(new ExchangeSearch { ConnectorId = "iy" }, None));
+        Assert.Single(await log.SearchAsync(new ExchangeSearch { ConnectorId = "iy", Kind = ExchangeRecord.MessageKind }, None));
     }
 }

@@ -1,6 +1,8 @@
+using System.Text.Json;
 using Hub.Contracts;
 using Hub.Core.Sync;
 using Hub.Simulator;
+using Hub.Tests.Audit;
 using Hub.Tests.Infrastructure;
 using Hub.Worker.Sync;
 using Hub.Connectors.BuiltIn;
@@ -47,6 +49,69 @@ public class RestSyncEndToEndTests
         return await StoreSnapshot.TakeAsync(reference);
     }
 
+    /// <summary>
+    /// Every page the runs stored is an inbound entry holding exactly bytes the simulator served, with its run, mapping
+    /// version and dossiers; every failed run left one rejected entry with its reason; the requests are outbound
+    /// entries, token requests withheld; and the whole log seals and verifies.
+    /// </summary>
+    internal static async Task AssertRunsLoggedAsync(
+        Npgsql.NpgsqlDataSource db, SimulatedProvince sim, ConnectorRegistration registration, IReadOnlyList<SyncRunRecord> runs)
+    {
+        var entries = await LogCheck.EntriesAsync(db, registration.Id);
+        var pages = entries.Where(e => e is { Kind: "message", Direction: "inbound", Outcome: "stored" }).ToList();
+        Assert.Equal(runs.Sum(r => r.Counts.Pages), pages.Count);
+        var served = sim.Stats.PageDigests.ToHashSet(StringComparer.Ordinal);
+        Assert.All(pages, p =>
+        {
+            Assert.Contains(LogCheck.Digest(p), served);
+            Assert.Equal("application/json; charset=utf-8", p.ContentType);
+            Assert.Equal(registration.Mapping.Version, p.MappingVersion);
+            Assert.Equal("rest-pull", p.Transport);
+            Assert.Contains(p.RunId!.Value, runs.Select(r => r.Id));
+        });
+        foreach (var run in runs)
+        {
+            Assert.Equal(run.Counts.Pages, pages.Count(p => p.RunId == run.Id));
+        }
+
+        // What the hub made of the pages adds up to what the runs counted, and names every dossier of the truth.
+        int Sum(string field) => pages.Sum(p => JsonDocument.Parse(p.Detail!).RootElement.GetProperty(field) is { ValueKind: JsonValueKind.Array } a
+            ? a.GetArrayLength() : JsonDocument.Parse(p.Detail!).RootElement.GetProperty(field).GetInt32());
+        Assert.Equal(runs.Sum(r => r.Counts.ChangesStored), Sum("changesStored"));
+        Assert.Equal(runs.Sum(r => r.Counts.Quarantined), Sum("quarantined"));
+        Assert.Equal(
+            sim.Truth.Changes.Select(c => c.DossierCode).ToHashSet(StringComparer.Ordinal),
+            pages.SelectMany(p => p.Dossiers).ToHashSet(StringComparer.Ordinal));
+
+        // A run that the source failed left one rejected entry saying why; a run that succeeded left none.
+        var rejected = entries.Where(e => e.Outcome == "rejected").ToList();
+        foreach (var run in runs)
+        {
+            var ofRun = rejected.Where(e => e.RunId == run.Id).ToList();
+            if (run.Outcome == RunOutcome.Succeeded)
+            {
+                Assert.Empty(ofRun);
+            }
+            else
+            {
+                Assert.Equal(run.Failure!.Reason, Assert.Single(ofRun).Reason);
+            }
+        }
+
+        // The requests are outbound entries; the token requests, which carry the client secret, keep neither body nor hash.
+        var sent = entries.Where(e => e.Direction == "outbound").ToList();
+        var searches = sent.Where(e => JsonDocument.Parse(e.Detail!).RootElement.GetProperty("method").GetString() == "GET").ToList();
+        Assert.True(searches.Count >= pages.Count, $"{searches.Count} search requests logged for {pages.Count} pages");
+        Assert.All(searches, e => Assert.Contains(
+            "/api/v1/dossiers/revisions?page=", JsonDocument.Parse(e.Detail!).RootElement.GetProperty("target").GetString(), StringComparison.Ordinal));
+        var tokens = sent.Where(e => JsonDocument.Parse(e.Detail!).RootElement.GetProperty("method").GetString() == "POST").ToList();
+        Assert.NotEmpty(tokens);
+        Assert.All(tokens, e => Assert.Equal((null, true), (e.PayloadSha256, e.PayloadWithheld is not null)));
+        Assert.All(sent, e => Assert.DoesNotContain("simulator-secret", e.Detail!, StringComparison.Ordinal));
+
+        await LogCheck.SealAndVerifyAsync(db);
+    }
+
     [Fact]
     public async Task A_rest_pull_connector_configured_by_a_file_syncs_20000_dossiers_through_faults_and_the_store_equals_the_truth()
     {
@@ -75,6 +140,7 @@ public class RestSyncEndToEndTests
         };
         await using var simulator = await SimulatorHost.StartAsync(province);
         var sim = simulator["sim-e2e"];
+        sim.Stats.KeepPageDigests = true;
         await using var db = await TestDatabase.CreateSchemaAsync("e2e_rest");
         using var hub = new SyncHarness(db, new RestPullConnectorKind());
         var registration = RegistrationFor(simulator, "sim-e2e") with
@@ -104,5 +170,6 @@ public class RestSyncEndToEndTests
         Assert.Equal(sim.MalformedInjected[MalformedKind.UnknownStatus], quarantined.Count(q => q.Reason.StartsWith("unmapped code 99", StringComparison.Ordinal)));
         Assert.All(quarantined, q => Assert.Matches("unmapped code 99|EventTime at path 'updatedDate'|DossierCode at path 'code' is missing", q.Reason));
         Assert.Equal(sim.Truth.Changes.Count, runs.Sum(r => r.Counts.ChangesStored));
+        await AssertRunsLoggedAsync(db, sim, registration, runs);
     }
 }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Hub.Connectors;
 using Hub.Connectors.Mapping;
+using Hub.Core.Audit;
 using Hub.Core.Store;
 using Hub.Core.Sync;
 using Hub.Worker.Sync;
@@ -24,10 +25,12 @@ public sealed class SyncHarness(NpgsqlDataSource dataSource, params IConnectorKi
 
     public RecordIngest Ingest => new(Store, TimeProvider.System);
 
+    public ExchangeLog Exchange { get; } = new(dataSource, TimeProvider.System);
+
     /// <summary>The kinds the harness knows: built-in, scripted or loaded from a plugins folder.</summary>
     public ConnectorKinds Kinds => new(kinds);
 
-    public SyncRunner Runner => new(Catalog, Ledger, Ingest, Kinds, _http, TimeProvider.System, NullLoggerFactory.Instance, NullLogger<SyncRunner>.Instance);
+    public SyncRunner Runner => new(Catalog, Ledger, Ingest, Kinds, _http, Exchange, TimeProvider.System, NullLoggerFactory.Instance, NullLogger<SyncRunner>.Instance);
 
     public ConnectorHttpClients Http => _http;
 

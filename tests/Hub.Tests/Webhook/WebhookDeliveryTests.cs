@@ -4,7 +4,9 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Hub.Core.Audit;
 using Hub.Core.Sync;
+using Hub.Tests.Audit;
 using static Hub.Tests.Webhook.Batches;
 
 namespace Hub.Tests.Webhook;
@@ -54,6 +56,20 @@ public class WebhookDeliveryTests(WebhookHub hub)
 
         await hub.LogEntryAsync($"Connector {WebhookHub.FileConnectorId}: webhook delivery accepted: 4 records, 3 changes stored");
         Assert.DoesNotContain(owner, hub.Process.Output, StringComparison.Ordinal);
+
+        // Both deliveries are in the exchange log with the body as sent, the dossiers they touched and what was stored.
+        var entries = await LogCheck.EntriesAsync(hub.Db, new ExchangeSearch { Dossier = $"{tag}-a" });
+        Assert.Equal(2, entries.Count);
+        Assert.All(entries, e =>
+        {
+            Assert.Equal(("message", "inbound", "json-webhook", "stored"), (e.Kind, e.Direction, e.Transport, e.Outcome));
+            Assert.Equal((WebhookHub.FileConnectorId, "webhook-test/1"), (e.ConnectorId, e.MappingVersion));
+            Assert.Equal([$"{tag}-a", $"{tag}-b"], e.Dossiers);
+            Assert.Equal("application/json", e.ContentType);
+        });
+        Assert.Equal(body, await LogCheck.PayloadAsync(hub.Db, entries[0]));
+        Assert.Equal([3, 0], entries.Select(e => JsonDocument.Parse(e.Detail!).RootElement.GetProperty("changesStored").GetInt32()));
+        await LogCheck.SealAndVerifyAsync(hub.Process.Client, hub.Db);
     }
 
     [Fact]

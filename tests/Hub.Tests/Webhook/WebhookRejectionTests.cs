@@ -4,13 +4,15 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Hub.Tests.Audit;
 using static Hub.Tests.Webhook.Batches;
 
 namespace Hub.Tests.Webhook;
 
 /// <summary>
 /// Deliveries the hub refuses, over real HTTP to the real hub process: each with its status and a problem saying
-/// what, where and why, nothing stored, and a warning in the hub's log that holds neither the body nor the secret.
+/// what, where and why, nothing stored, a warning in the hub's log that holds neither the body nor the secret, and a
+/// rejected entry in the exchange log with the reason and the body exactly as sent.
 /// </summary>
 [Collection(WebhookHubCollection.Name)]
 public class WebhookRejectionTests(WebhookHub hub)
@@ -77,7 +79,7 @@ public class WebhookRejectionTests(WebhookHub hub)
 
         using var response = await hub.PostAsync(connector.Id, sent, headers);
 
-        await AssertRefusedAsync(connector, response, HttpStatusCode.Unauthorized, rejection, why, owner);
+        await AssertRefusedAsync(connector, response, HttpStatusCode.Unauthorized, rejection, why, owner, sent);
         Assert.Equal(StoredCounts.Nothing, await hub.CountsAsync(connector));
         Assert.Contains("HMAC-SHA256", response.Headers.WwwAuthenticate.ToString(), StringComparison.Ordinal);
     }
@@ -98,8 +100,15 @@ public class WebhookRejectionTests(WebhookHub hub)
 
         using var replay = await hub.PostAsync(connector.Id, body, headers);
 
-        await AssertRefusedAsync(connector, replay, HttpStatusCode.Unauthorized, "Replay", "a delivery with the same timestamp and body was already accepted", owner);
+        await AssertRefusedAsync(connector, replay, HttpStatusCode.Unauthorized, "Replay", "a delivery with the same timestamp and body was already accepted", owner, body);
         Assert.Equal(afterFirst, await hub.CountsAsync(connector));
+
+        // The first copy is logged as stored, the replay as rejected, both with the same bytes; the log verifies.
+        var entries = (await LogCheck.EntriesAsync(hub.Db, connector.Id)).Where(e => e.Kind == "message").ToList();
+        Assert.Equal(["stored", "rejected"], entries.Select(e => e.Outcome));
+        Assert.All(entries, e => Assert.Equal(LogCheck.Digest(body), LogCheck.Digest(e)));
+        Assert.Equal([$"{connector.Id}-p1"], entries[0].Dossiers);
+        await LogCheck.SealAndVerifyAsync(hub.Process.Client, hub.Db);
     }
 
     [Fact]
@@ -121,6 +130,9 @@ public class WebhookRejectionTests(WebhookHub hub)
         }
 
         Assert.Equal(new StoredCounts(History: 200, Dossiers: 200, Steps: 0, Quarantined: 0, Deliveries: 1), await hub.CountsAsync(connector));
+        var entries = await LogCheck.EntriesAsync(hub.Db, connector.Id);
+        Assert.Equal(1, entries.Count(e => e.Outcome == "stored"));
+        Assert.Equal(5, entries.Count(e => e.Outcome == "rejected" && e.Reason!.StartsWith("a delivery with the same timestamp and body", StringComparison.Ordinal)));
         foreach (var response in responses)
         {
             response.Dispose();
@@ -143,9 +155,10 @@ public class WebhookRejectionTests(WebhookHub hub)
         var connector = await hub.RegisterAsync(@case);
         var owner = Owner();
 
-        using var response = await hub.PostSignedAsync(connector.Id, connector.Key, Encoding.UTF8.GetBytes(text.Replace("{owner}", owner, StringComparison.Ordinal)));
+        var sent = Encoding.UTF8.GetBytes(text.Replace("{owner}", owner, StringComparison.Ordinal));
+        using var response = await hub.PostSignedAsync(connector.Id, connector.Key, sent);
 
-        await AssertRefusedAsync(connector, response, HttpStatusCode.BadRequest, "Malformed", why, owner);
+        await AssertRefusedAsync(connector, response, HttpStatusCode.BadRequest, "Malformed", why, owner, sent);
         Assert.Equal(StoredCounts.Nothing, await hub.CountsAsync(connector));
     }
 
@@ -161,7 +174,7 @@ public class WebhookRejectionTests(WebhookHub hub)
 
         using var response = await hub.PostSignedAsync(connector.Id, connector.Key, body, chunked: chunked);
 
-        await AssertRefusedAsync(connector, response, HttpStatusCode.RequestEntityTooLarge, "TooLarge", "larger than the connector's maxBodyBytes (2048 bytes)", owner);
+        await AssertRefusedAsync(connector, response, HttpStatusCode.RequestEntityTooLarge, "TooLarge", "larger than the connector's maxBodyBytes (2048 bytes)", owner, null);
         Assert.Equal(StoredCounts.Nothing, await hub.CountsAsync(connector));
 
         // The limit is the connector's: a body under it is read whole.
@@ -196,6 +209,10 @@ public class WebhookRejectionTests(WebhookHub hub)
             var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
             Assert.Equal("Webhook connector not found", problem.GetProperty("title").GetString());
             Assert.Contains($"'{id}'", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+
+            var entry = (await LogCheck.EntriesAsync(hub.Db, id)).Last();
+            Assert.Equal(("rejected", "no json-webhook connector is registered with this id"), (entry.Outcome, entry.Reason));
+            Assert.Equal(body, await LogCheck.PayloadAsync(hub.Db, entry));
         }
     }
 
@@ -204,9 +221,13 @@ public class WebhookRejectionTests(WebhookHub hub)
     {
         var connector = await hub.RegisterAsync("paused", active: false);
 
-        using var response = await hub.PostSignedAsync(connector.Id, connector.Key, Body([Dossier(connector.Id, "z1", 0, "2", Owner())]));
+        var body = Body([Dossier(connector.Id, "z1", 0, "2", Owner())]);
+        using var response = await hub.PostSignedAsync(connector.Id, connector.Key, body);
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        var entry = Assert.Single(await LogCheck.EntriesAsync(hub.Db, connector.Id), e => e.Kind == "message");
+        Assert.Equal(("rejected", "the connector is paused"), (entry.Outcome, entry.Reason));
+        Assert.Equal(body, await LogCheck.PayloadAsync(hub.Db, entry));
         Assert.Equal(TimeSpan.FromMinutes(5), response.Headers.RetryAfter?.Delta);
         var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
         Assert.Contains("is paused", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
@@ -224,6 +245,10 @@ public class WebhookRejectionTests(WebhookHub hub)
         Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
         var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
         Assert.Equal("Connector misconfigured", problem.GetProperty("title").GetString());
+        var logged = Assert.Single(await LogCheck.EntriesAsync(hub.Db, connector.Id), e => e.Kind == "message");
+        Assert.Equal("rejected", logged.Outcome);
+        Assert.StartsWith("the connector's configuration or mapping is unusable: ", logged.Reason, StringComparison.Ordinal);
+        Assert.DoesNotContain(weak, logged.Reason, StringComparison.Ordinal);
         var entry = await hub.LogEntryAsync($"Connector {connector.Id}: webhook delivery refused, the connector is misconfigured");
         Assert.StartsWith("fail: Hub.Worker.Api.WebhookApi", entry, StringComparison.Ordinal);
         Assert.Contains("secret: must decode to at least 32 bytes (it decodes to 16)", entry, StringComparison.Ordinal);
@@ -231,8 +256,28 @@ public class WebhookRejectionTests(WebhookHub hub)
         Assert.Equal(StoredCounts.Nothing, await hub.CountsAsync(connector));
     }
 
-    private async Task AssertRefusedAsync(TestConnector connector, HttpResponseMessage response, HttpStatusCode status, string rejection, string why, string owner)
+    private async Task AssertRefusedAsync(
+        TestConnector connector, HttpResponseMessage response, HttpStatusCode status, string rejection, string why, string owner, byte[]? sent)
     {
+        // Logged as rejected, with the reason and the body as sent (none when it was too large to read).
+        var logged = (await LogCheck.EntriesAsync(hub.Db, connector.Id)).Last(e => e.Kind == "message");
+        Assert.Equal(("inbound", "json-webhook", "rejected"), (logged.Direction, logged.Transport, logged.Outcome));
+        Assert.Contains(why, logged.Reason, StringComparison.Ordinal);
+        using (var detail = JsonDocument.Parse(logged.Detail!))
+        {
+            Assert.Equal(rejection, detail.RootElement.GetProperty("rejection").GetString());
+            Assert.Equal((int)status, detail.RootElement.GetProperty("status").GetInt32());
+        }
+
+        if (sent is null)
+        {
+            Assert.Null(logged.PayloadSha256);
+        }
+        else
+        {
+            Assert.Equal(sent, await LogCheck.PayloadAsync(hub.Db, logged));
+        }
+
         Assert.Equal(status, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
         var problem = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;

@@ -32,6 +32,10 @@ internal sealed class RestPullSource : IPullSource
     private readonly ILogger _logger;
     private readonly SourceClient _client;
     private readonly SourceAuthenticator _auth;
+    private readonly TimeProvider _time;
+
+    /// <summary>The requests sent since the last page was returned, for the hub's exchange log.</summary>
+    private readonly List<SentRequest> _sent = [];
     private bool _restartedAfterTokenRejection;
 
     public RestPullSource(ConnectorContext context, RestPullSettings settings)
@@ -39,7 +43,8 @@ internal sealed class RestPullSource : IPullSource
         _settings = settings;
         _logger = context.Logger;
         _client = new SourceClient(context.Http, settings.BaseUrl);
-        _auth = new SourceAuthenticator(settings.Auth, _client, settings.Headers, context.Time, context.Logger);
+        _time = context.Time;
+        _auth = new SourceAuthenticator(settings.Auth, _client, settings.Headers, context.Time, context.Logger, _sent.Add);
     }
 
     private string DataWhere => SourceClient.Where(_settings.DataUrl);
@@ -78,6 +83,8 @@ internal sealed class RestPullSource : IPullSource
 
     public async Task<PullPage> PullAsync(string? cursor, CancellationToken cancellationToken)
     {
+        // Requests of an earlier call that failed went with its failure; this page's start afresh.
+        _sent.Clear();
         var run = Start(RestPullCursor.Deserialize(cursor));
         var page = await FetchAsync(run.From, run.Position, cancellationToken);
         if (page is null)
@@ -101,13 +108,18 @@ internal sealed class RestPullSource : IPullSource
         }
 
         var maxSeen = Max(run.MaxSeen, page.MaxSeen);
-        if (page.Next is null)
+        var requests = _sent.ToList();
+        _sent.Clear();
+        var pulled = page.Next is null
+            ? new PullPage(page.Records, new RestPullCursor(_settings.Cursor is null ? null : maxSeen).Serialize(), HasMore: false)
+            : new PullPage(page.Records, new RestPullCursor(run.From, maxSeen, page.Next.Page, page.Next.Offset, page.Next.Token).Serialize(), HasMore: true);
+        return pulled with
         {
-            return new PullPage(page.Records, new RestPullCursor(_settings.Cursor is null ? null : maxSeen).Serialize(), HasMore: false);
-        }
-
-        var next = new RestPullCursor(run.From, maxSeen, page.Next.Page, page.Next.Offset, page.Next.Token);
-        return new PullPage(page.Records, next.Serialize(), HasMore: true);
+            Content = page.Reply.Body,
+            ContentType = page.Reply.ContentType,
+            ReceivedAt = page.ReceivedAt,
+            Requests = requests,
+        };
     }
 
     public ValueTask DisposeAsync()
@@ -205,6 +217,8 @@ internal sealed class RestPullSource : IPullSource
             var withCredentials = new Dictionary<string, string>(query, StringComparer.Ordinal);
             await _auth.ApplyAsync(headers, withCredentials, cancellationToken);
 
+            // Logged without the parameter that carries the session token, if the source wants it in the query.
+            _sent.Add(new SentRequest(_time.GetUtcNow(), "GET", Target(_settings.DataUrl, query)));
             var reply = await _client.GetAsync(_settings.DataUrl, withCredentials, headers, cancellationToken);
             if (reply.Status == HttpStatusCode.Unauthorized && attempt == 1 && _auth.CanRenew)
             {
@@ -226,10 +240,14 @@ internal sealed class RestPullSource : IPullSource
 
         if (reply.IsTransient)
         {
-            throw new ConnectorException(FailureSide.SourceUnreachable, retryable: true, $"GET {DataWhere} answered {reply.StatusText}.");
+            throw new ConnectorException(FailureSide.SourceUnreachable, retryable: true, $"GET {DataWhere} answered {reply.StatusText}.")
+            {
+                ReceivedContent = reply.Body,
+                ReceivedContentType = reply.ContentType,
+            };
         }
 
-        throw reply.Status switch
+        throw (reply.Status switch
         {
             HttpStatusCode.Unauthorized => new ConnectorException(
                 FailureSide.SourceAuth,
@@ -243,21 +261,23 @@ internal sealed class RestPullSource : IPullSource
                 FailureSide.Configuration,
                 retryable: false,
                 $"GET {DataWhere} answered {reply.StatusText}: check the connector's baseUrl, path, query, paging and cursor settings."),
-        };
+        }).WithReply(reply);
     }
 
     private Page ReadPage(SourceReply reply, Position position)
     {
-        using var json = reply.TryParseJson() ?? throw DataFailure($"GET {DataWhere} answered {reply.StatusText} with a body that is not JSON.");
+        var receivedAt = _time.GetUtcNow();
+        using var json = reply.TryParseJson() ?? throw DataFailure($"GET {DataWhere} answered {reply.StatusText} with a body that is not JSON.").WithReply(reply);
         var root = json.RootElement;
         if (!_settings.ItemsPath.TryResolve(root, out var items))
         {
-            throw DataFailure($"The reply of GET {DataWhere} has no '{_settings.ItemsPath}' (itemsPath).");
+            throw DataFailure($"The reply of GET {DataWhere} has no '{_settings.ItemsPath}' (itemsPath).").WithReply(reply);
         }
 
         if (items.ValueKind != JsonValueKind.Array)
         {
-            throw DataFailure($"'{_settings.ItemsPath}' (itemsPath) in the reply of GET {DataWhere} is {items.ValueKind.ToString().ToLowerInvariant()}, not an array.");
+            throw DataFailure($"'{_settings.ItemsPath}' (itemsPath) in the reply of GET {DataWhere} is {items.ValueKind.ToString().ToLowerInvariant()}, not an array.")
+                .WithReply(reply);
         }
 
         var records = new List<RawRecord>(items.GetArrayLength());
@@ -292,7 +312,17 @@ internal sealed class RestPullSource : IPullSource
         }
 
         _logger.LogDebug("Read {Count} items from {Url} at {Position}", records.Count, DataWhere, position);
-        return new Page(records, maxSeen, NextPosition(root, position, records.Count));
+        Position? next;
+        try
+        {
+            next = NextPosition(root, position, records.Count);
+        }
+        catch (ConnectorException e)
+        {
+            throw e.WithReply(reply);
+        }
+
+        return new Page(records, maxSeen, next, reply, receivedAt);
     }
 
     /// <summary>The item's cursor-field value; <c>null</c> when the item has none (absent or JSON null).</summary>
@@ -388,5 +418,12 @@ internal sealed class RestPullSource : IPullSource
     /// <summary>The query of a run: its lower bound, the greatest time seen so far and the page to read.</summary>
     private sealed record Run(DateTimeOffset? From, DateTimeOffset? MaxSeen, Position Position);
 
-    private sealed record Page(IReadOnlyList<RawRecord> Records, DateTimeOffset? MaxSeen, Position? Next);
+    private sealed record Page(IReadOnlyList<RawRecord> Records, DateTimeOffset? MaxSeen, Position? Next, SourceReply Reply, DateTimeOffset ReceivedAt);
+
+    /// <summary>A request as the exchange log shows it: the URL and the query the connector built, credentials not added yet.</summary>
+    internal static string Target(Uri url, IReadOnlyDictionary<string, string> query) =>
+        query.Count == 0
+            ? url.AbsoluteUri
+            : url.AbsoluteUri + (string.IsNullOrEmpty(url.Query) ? "?" : "&") + string.Join("&", query.OrderBy(q => q.Key, StringComparer.Ordinal)
+                .Select(q => Uri.EscapeDataString(q.Key) + "=" + Uri.EscapeDataString(q.Value)));
 }

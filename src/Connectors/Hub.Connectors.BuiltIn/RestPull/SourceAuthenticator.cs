@@ -9,8 +9,12 @@ namespace Hub.Connectors.BuiltIn.RestPull;
 /// until shortly before it expires) or a session token from a login. A source lives for one run, and so does the cache.
 /// </summary>
 /// <remarks>Not thread-safe: a source serves one run, one page at a time.</remarks>
-internal sealed class SourceAuthenticator(AuthSettings settings, SourceClient client, IReadOnlyDictionary<string, string> staticHeaders, TimeProvider time, ILogger logger)
+internal sealed class SourceAuthenticator(
+    AuthSettings settings, SourceClient client, IReadOnlyDictionary<string, string> staticHeaders, TimeProvider time, ILogger logger, Action<SentRequest>? sent = null)
 {
+    /// <summary>Why the exchange log keeps neither the body nor the hash of a token request or a log-in.</summary>
+    public const string CredentialsWithheld = "the body carries the connector's credentials; neither it nor its hash is kept";
+
     /// <summary>At most this long before the announced expiry, a token is renewed (clock skew, the call's own duration).</summary>
     public static readonly TimeSpan MaxRenewalMargin = TimeSpan.FromSeconds(30);
 
@@ -89,6 +93,7 @@ internal sealed class SourceAuthenticator(AuthSettings settings, SourceClient cl
         using var content = new FormUrlEncodedContent(form);
         var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase) { ["Accept"] = "application/json" };
         var requestedAt = time.GetUtcNow();
+        sent?.Invoke(new SentRequest(requestedAt, "POST", oauth.TokenUrl.AbsoluteUri) { ContentType = "application/x-www-form-urlencoded", Withheld = CredentialsWithheld });
         var reply = await client.PostAsync(oauth.TokenUrl, content, headers, cancellationToken);
         var where = $"The token endpoint {SourceClient.Where(oauth.TokenUrl)}";
         ThrowUnlessSuccess(reply, where, "refused the client credentials");
@@ -132,6 +137,7 @@ internal sealed class SourceAuthenticator(AuthSettings settings, SourceClient cl
         content.Headers.ContentType = new("application/json") { CharSet = "utf-8" };
         var headers = new Dictionary<string, string>(staticHeaders, StringComparer.OrdinalIgnoreCase);
         headers.TryAdd("Accept", "application/json");
+        sent?.Invoke(new SentRequest(time.GetUtcNow(), "POST", login.LoginUrl.AbsoluteUri) { ContentType = "application/json", Withheld = CredentialsWithheld });
         var reply = await client.PostAsync(login.LoginUrl, content, headers, cancellationToken);
         var where = $"The login {SourceClient.Where(login.LoginUrl)}";
         ThrowUnlessSuccess(reply, where, "refused the username and password");

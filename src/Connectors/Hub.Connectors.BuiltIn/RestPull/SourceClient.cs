@@ -5,7 +5,7 @@ using Refit;
 namespace Hub.Connectors.BuiltIn.RestPull;
 
 /// <summary>A reply of the source, read in full.</summary>
-internal sealed record SourceReply(HttpStatusCode Status, string? Reason, byte[] Body)
+internal sealed record SourceReply(HttpStatusCode Status, string? Reason, byte[] Body, string? ContentType = null)
 {
     public bool IsSuccess => (int)Status is >= 200 and < 300;
 
@@ -83,7 +83,7 @@ internal sealed class SourceClient : IDisposable
 
             // Read the whole body here, so a connection dropped mid-body counts as unreachable like any transport failure.
             var body = await response.Content.ReadAsByteArrayAsync(cancellationToken);
-            return new SourceReply(response.StatusCode, response.ReasonPhrase, body);
+            return new SourceReply(response.StatusCode, response.ReasonPhrase, body, response.Content.Headers.ContentType?.ToString());
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -127,4 +127,12 @@ internal sealed class SourceClient : IDisposable
 
         return false;
     }
+}
+
+/// <summary>Failures that carry what the source answered, for the hub's exchange log.</summary>
+internal static class ConnectorExceptionReplies
+{
+    /// <summary>The same failure, with the reply's body and media type.</summary>
+    public static ConnectorException WithReply(this ConnectorException e, SourceReply reply) =>
+        new(e.Side, e.Retryable, e.Message, e.InnerException) { ReceivedContent = reply.Body, ReceivedContentType = reply.ContentType };
 }
