@@ -68,6 +68,8 @@ public static partial class LimitedXmlReader
         {
             // Only to name the attack in the reason: the DTD was refused before any of it was processed.
             var dtd = head[doctype..];
+            var line = head.AsSpan(0, doctype).Count('\n') + 1;
+            where = $"line {line}, position {doctype - head.LastIndexOf('\n', Math.Max(0, doctype - 1))}";
             if (ExternalEntity().IsMatch(dtd))
             {
                 return new(SignedXmlCodes.ExternalEntity,

@@ -115,10 +115,10 @@ public sealed class SignedXmlVerifier
         {
             return signed.LocalName == root.LocalName && signed.NamespaceURI == root.NamespaceURI
                 ? SignedXmlVerification.Reject(SignedXmlCodes.WrappingMovedElement,
-                    $"signature wrapping: the signed <{signed.Name} Id=\"{id}\"> is at {PathOf(signed)}, moved below an unsigned document element <{root.Name}>{IdText(root)}; "
+                    $"signature wrapping: the signed <{signed.Name} Id=\"{id}\"> is at {PathOf(signed)}, moved below an unsigned document element {Tag(root)}; "
                     + "the signature must cover the document element itself")
                 : SignedXmlVerification.Reject(SignedXmlCodes.WrappingOtherId,
-                    $"signature wrapping: the signature covers <{signed.Name} Id=\"{id}\"> at {PathOf(signed)}, not the document element <{root.Name}>{IdText(root)} that is read; "
+                    $"signature wrapping: the signature covers <{signed.Name} Id=\"{id}\"> at {PathOf(signed)}, not the document element {Tag(root)} that is read; "
                     + "the reference must be \"#\" and the document element's Id");
         }
 
@@ -184,7 +184,7 @@ public sealed class SignedXmlVerifier
         if (!DigestMatches(root, reference))
         {
             return SignedXmlVerification.Reject(SignedXmlCodes.DigestMismatch,
-                $"the digest of <{root.Name}{IdText(root)}> does not match the signature's DigestValue: the signed content was changed after signing");
+                $"the digest of {Tag(root)} does not match the signature's DigestValue: the signed content was changed after signing");
         }
 
         var registered = string.Join(", ", _keys.Select(k => Describe(k.Certificate)));
@@ -408,7 +408,8 @@ public sealed class SignedXmlVerifier
         _ => "",
     };
 
-    private static string IdText(XmlElement element) => element.GetAttribute("Id") is { Length: > 0 } id ? $" Id=\"{id}\"" : " (without Id)";
+    private static string Tag(XmlElement element) =>
+        element.GetAttribute("Id") is { Length: > 0 } id ? $"<{element.Name} Id=\"{id}\">" : $"<{element.Name}> (without Id)";
 
     private static string Describe(X509Certificate2 certificate) =>
         string.Create(CultureInfo.InvariantCulture, $"'{certificate.Subject}' (SHA-256 thumbprint {Convert.ToHexStringLower(certificate.GetCertHash(HashAlgorithmName.SHA256))[..16]}…)");
