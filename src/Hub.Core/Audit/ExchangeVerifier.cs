@@ -175,7 +175,13 @@ public sealed class SealedTree
     public static async Task<SealedTree> LoadAsync(NpgsqlConnection connection, IReadOnlyCollection<X509Certificate2> trusted, CancellationToken cancellationToken)
     {
         var tree = new SealedTree();
-        var byThumbprint = trusted.ToDictionary(Checkpoint.ThumbprintOf, StringComparer.OrdinalIgnoreCase);
+        var byThumbprint = new Dictionary<string, X509Certificate2>(StringComparer.OrdinalIgnoreCase);
+        foreach (var certificate in trusted)
+        {
+            // The same certificate may be trusted twice (current and among the previous ones after a configuration slip).
+            byThumbprint.TryAdd(Checkpoint.ThumbprintOf(certificate), certificate);
+        }
+
         var frontier = new MerkleFrontier();
         var previousRoot = SHA256.HashData([]);
         foreach (var (stored, leafHashes) in await ExchangeCheckpoints.AllAsync(connection, cancellationToken))

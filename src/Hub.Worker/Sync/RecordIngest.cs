@@ -1,5 +1,7 @@
+using System.Text.Json;
 using Hub.Connectors;
 using Hub.Contracts;
+using Hub.Core.Audit;
 using Hub.Core.Mapping;
 using Hub.Core.Store;
 using Hub.Core.Sync;
@@ -97,9 +99,44 @@ public sealed class RecordIngest(StatusStore store, TimeProvider timeProvider)
                 await SyncLedger.ResolveQuarantinedAsync(connection, resolved, ledger.RunId ?? 0, now, ct);
             }
 
-            outcome = new IngestResult(counts, [.. quarantined.Select(q => new IngestProblem(q.Key, q.Value))]);
+            var problems = quarantined.Select(q => new IngestProblem(q.Key, q.Value)).ToList();
+            if (ledger.Message is { } message)
+            {
+                // The message that brought these records, committed exactly when they are.
+                await ExchangeLog.AppendAsync(connection, MessageEntry(message, connector, ledger, changes, counts, problems), now, ct);
+            }
+
+            outcome = new IngestResult(counts, problems);
         }, cancellationToken);
         return outcome!;
+    }
+
+    private static ExchangeRecord MessageEntry(
+        ExchangeRecord message, ConnectorRegistration connector, IngestLedger ledger, List<DossierChange> changes,
+        PageCounts counts, List<IngestProblem> problems)
+    {
+        // Steps name their dossier by the source's native id only; the changes carry the codes.
+        var dossiers = changes.Select(c => c.DossierCode);
+        var detail = JsonSerializer.Serialize(new
+        {
+            recordsRead = counts.RecordsRead,
+            changesStored = counts.ChangesStored,
+            unchanged = counts.Unchanged,
+            stepsStored = counts.StepsStored,
+            irregular = counts.Irregular,
+            quarantined = problems.Select(p => new { index = p.Index, reason = p.Reason }),
+        });
+        return message with
+        {
+            Kind = ExchangeRecord.MessageKind,
+            ConnectorId = message.ConnectorId ?? connector.Id,
+            Direction = message.Direction ?? "inbound",
+            Outcome = "stored",
+            Dossiers = [.. message.Dossiers, .. dossiers],
+            MappingVersion = message.MappingVersion ?? connector.Mapping.Version,
+            RunId = message.RunId ?? ledger.RunId,
+            Detail = message.Detail ?? detail,
+        };
     }
 
     private static string KindName(RawRecordKind kind) => kind == RawRecordKind.Step ? "step" : "dossier";
@@ -121,6 +158,14 @@ public sealed record IngestLedger(long? RunId, bool MoveCursor = false, string? 
     /// <see cref="ReplayedDeliveryException"/> is thrown.
     /// </summary>
     public WebhookDelivery? Delivery { get; init; }
+
+    /// <summary>
+    /// The message the records came in, appended to the exchange log in the same transaction as them (so the log and
+    /// the store cannot disagree after a crash). The hub fills in what it made of it: outcome <c>stored</c> (records it
+    /// quarantined are listed in the detail), the dossiers touched, the mapping version, the run and the counts; fields
+    /// the caller set are kept. <c>null</c>: nothing is logged here.
+    /// </summary>
+    public ExchangeRecord? Message { get; init; }
 }
 
 /// <summary>The outcome of ingesting records.</summary>

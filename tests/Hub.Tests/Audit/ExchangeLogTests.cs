@@ -97,6 +97,16 @@ public class ExchangeLogTests
     }
 
     [Fact]
+    public async Task A_certificate_trusted_twice_still_verifies()
+    {
+        var (db, _) = await SealedLogAsync("xlog_trusted_twice");
+        await using var __ = db;
+        var result = await new ExchangeVerifier(db).VerifyAsync([.. Trusted, .. Trusted], null, null, None);
+        Assert.True(result.Valid, result.FirstProblem?.Problem);
+        Assert.Equal(30, result.EntriesVerified);
+    }
+
+    [Fact]
     public async Task The_log_refuses_updates_and_deletes_through_its_triggers()
     {
         var (db, _) = await SealedLogAsync("xlog_append_only");
