@@ -35,6 +35,7 @@ app.MapDossiersApi();
 app.MapConnectorsApi();
 app.MapNationalPortalAdapterApi();
 app.MapWebhookApi();
+app.MapSignedXmlApi();
 app.MapExchangeApi();
 
 try

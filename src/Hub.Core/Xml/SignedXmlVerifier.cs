@@ -427,7 +427,7 @@ public sealed class SignedXmlVerifier
     }
 
     /// <summary>Where an element is: its ancestors' names, with positions among same-named siblings when there are several.</summary>
-    internal static string PathOf(XmlElement element)
+    public static string PathOf(XmlElement element)
     {
         var parts = new List<string>();
         for (XmlNode? node = element; node is XmlElement e; node = node.ParentNode)
