@@ -82,7 +82,7 @@ public static partial class SignedXmlApi
         if (body.TooLarge)
         {
             return await refusal.AnswerAsync(StatusCodes.Status413PayloadTooLarge, SignedXmlCodes.TooLarge, "Document too large",
-                $"the document is larger than the connector's maxBytes ({receiver.MaxBytes} bytes); send smaller documents", body, cancellationToken);
+                $"the document is more than the limit of {receiver.MaxBytes} bytes (the connector's maxBytes); the hub stopped reading there; send smaller documents", body, cancellationToken);
         }
 
         var delivery = receiver.Receive(new PushMessage(new Dictionary<string, string>(), body.Bytes, receivedAt));
@@ -142,10 +142,12 @@ public static partial class SignedXmlApi
             return new Body(ReadOnlyMemory<byte>.Empty, TooLarge: true, Read: false);
         }
 
-        // The server's own limit (30 MB in Kestrel) becomes the connector's, so that neither cuts the other short.
+        // The loop below is the limit: it never asks for more than maxBytes + 1 bytes and stops there. The server's own
+        // limit (30 MB in Kestrel) is lifted because it counts whole chunks as they arrive and would fail the read,
+        // losing the part read that the exchange log keeps.
         if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
         {
-            limit.MaxRequestBodySize = maxBytes;
+            limit.MaxRequestBodySize = null;
         }
 
         var buffer = new ArrayBufferWriter<byte>((int)(request.ContentLength ?? 16 * 1024) + 1);
@@ -154,7 +156,7 @@ public static partial class SignedXmlApi
             while (true)
             {
                 var memory = buffer.GetMemory(1);
-                var read = await request.Body.ReadAsync(memory, cancellationToken);
+                var read = await request.Body.ReadAsync(memory[..Math.Min(memory.Length, maxBytes + 1 - buffer.WrittenCount)], cancellationToken);
                 if (read == 0)
                 {
                     return new Body(buffer.WrittenMemory, TooLarge: false, Read: true);
@@ -192,7 +194,7 @@ public static partial class SignedXmlApi
                 Transport = Transport,
                 ReceivedAt = receivedAt,
                 ContentType = http.Request.ContentType,
-                Payload = payload is { Read: true } ? payload.Bytes : null,
+                Payload = payload is { Read: true } ? payload.Bytes : (ReadOnlyMemory<byte>?)null,
                 PayloadWithheld = payload is { Read: true } ? null : "not read: " + code,
                 Outcome = "rejected",
                 Reason = reason,

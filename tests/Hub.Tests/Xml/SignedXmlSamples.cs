@@ -146,4 +146,35 @@ public static class SignedXmlSamples
 
         return stream.ToArray();
     }
+
+    /// <summary>An xmlsec1 template: the document with an empty enveloped signature (exclusive c14n) for xmlsec1 to fill.</summary>
+    public static string XmlsecTemplate(string id, string signatureMethod = "rsa-sha256", string digest = "sha256", IEnumerable<Dossier>? dossiers = null, IEnumerable<Step>? steps = null)
+    {
+        var document = Document(id, dossiers ?? [new Dossier("H99.10-260302-0001", 2, 0, "Owner-A")], steps ?? [new Step("H99.10-260302-0001", 1, "Tiep nhan", 2)]);
+        var text = Encoding.UTF8.GetString(Bytes(document));
+        var digestUri = digest switch
+        {
+            "sha384" => SignedXml.XmlDsigSHA384Url,
+            "sha512" => SignedXml.XmlDsigSHA512Url,
+            _ => SignedXml.XmlDsigSHA256Url,
+        };
+        var signature = $"""
+            <ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#">
+              <ds:SignedInfo>
+                <ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/>
+                <ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#{signatureMethod}"/>
+                <ds:Reference URI="#{id}">
+                  <ds:Transforms>
+                    <ds:Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/>
+                    <ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/>
+                  </ds:Transforms>
+                  <ds:DigestMethod Algorithm="{digestUri}"/>
+                  <ds:DigestValue/>
+                </ds:Reference>
+              </ds:SignedInfo>
+              <ds:SignatureValue/>
+            </ds:Signature>
+            """;
+        return text.Replace("</GoiTinHoSo>", signature + "\n</GoiTinHoSo>", StringComparison.Ordinal);
+    }
 }
