@@ -37,6 +37,50 @@ public sealed class ExchangeProofs(NpgsqlDataSource dataSource)
 
         return (checkpoint, proofs);
     }
+
+    /// <summary>
+    /// Proves that the tree of the first <paramref name="oldSize"/> leaves is a prefix of the tree of checkpoint
+    /// <paramref name="newSize"/> (the latest valid one when <c>null</c>): an auditor who kept an earlier root checks that
+    /// nothing sealed since was rewritten.
+    /// </summary>
+    /// <returns>The proof, or why there is none.</returns>
+    public async Task<(ConsistencyProof? Proof, string? Problem)> ProveConsistencyAsync(
+        long oldSize, long? newSize, IReadOnlyCollection<X509Certificate2> trusted, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken);
+        var tree = await SealedTree.LoadAsync(connection, trusted, cancellationToken);
+        var checkpoint = newSize is { } size ? tree.Checkpoints.FirstOrDefault(c => c.TreeSize == size) : tree.Checkpoints.LastOrDefault();
+        if (checkpoint is null)
+        {
+            return (null, newSize is { } missing
+                ? $"no checkpoint of {missing} leaves checks out with the trusted certificates"
+                : "no checkpoint checks out with the trusted certificates");
+        }
+
+        if (oldSize < 1 || oldSize > checkpoint.TreeSize)
+        {
+            return (null, $"the earlier tree size must be between 1 and {checkpoint.TreeSize}, the checkpoint's size; it is {oldSize}");
+        }
+
+        var n = checked((int)checkpoint.TreeSize);
+        var m = checked((int)oldSize);
+        return (new ConsistencyProof(oldSize, checkpoint.TreeSize, MerkleTree.Root(tree.LeafHashes, 0, m), checkpoint.RootHash,
+            MerkleTree.ConsistencyProof(tree.LeafHashes, m, n), checkpoint), null);
+    }
+}
+
+/// <summary>That the tree of <see cref="OldSize"/> leaves is a prefix of the checkpoint's tree of <see cref="NewSize"/>.</summary>
+/// <param name="OldSize">The earlier tree size.</param>
+/// <param name="NewSize">The checkpoint's tree size.</param>
+/// <param name="OldRoot">The root of the earlier tree, as the hub computes it now; an auditor compares it with the one they kept.</param>
+/// <param name="NewRoot">The checkpoint's signed root.</param>
+/// <param name="Path">The RFC 9162 consistency path.</param>
+/// <param name="Checkpoint">The signed checkpoint of <see cref="NewSize"/> leaves.</param>
+public sealed record ConsistencyProof(long OldSize, long NewSize, byte[] OldRoot, byte[] NewRoot, IReadOnlyList<byte[]> Path, StoredCheckpoint Checkpoint)
+{
+    /// <summary>Whether the path links <paramref name="keptOldRoot"/> to the checkpoint's root.</summary>
+    public bool Verifies(ReadOnlySpan<byte> keptOldRoot) => MerkleTree.VerifyConsistency(OldSize, NewSize, keptOldRoot, NewRoot, Path);
 }
 
 /// <summary>That an entry is leaf <see cref="LeafIndex"/> of the tree of <see cref="TreeSize"/> leaves: the audit path to the root.</summary>

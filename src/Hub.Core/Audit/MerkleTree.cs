@@ -127,6 +127,109 @@ public static class MerkleTree
         return sn == 0 && CryptographicOperations.FixedTimeEquals(r, root);
     }
 
+    /// <summary>
+    /// The consistency proof (RFC 9162, 2.1.4.1) that the tree of the first <paramref name="oldSize"/> leaves is a prefix
+    /// of the tree of the first <paramref name="newSize"/>: that nothing sealed before was changed, removed or reordered.
+    /// </summary>
+    public static IReadOnlyList<byte[]> ConsistencyProof(IReadOnlyList<byte[]> leafHashes, int oldSize, int newSize)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(oldSize, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(oldSize, newSize);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(newSize, leafHashes.Count);
+        var proof = new List<byte[]>();
+        if (oldSize < newSize)
+        {
+            SubProof(leafHashes, oldSize, 0, newSize, true, proof);
+        }
+
+        return proof;
+    }
+
+    private static void SubProof(IReadOnlyList<byte[]> leafHashes, int m, int start, int end, bool whole, List<byte[]> proof)
+    {
+        var n = end - start;
+        if (m == n)
+        {
+            if (!whole)
+            {
+                proof.Add(Root(leafHashes, start, end));
+            }
+
+            return;
+        }
+
+        var k = LargestPowerOfTwoBelow(n);
+        if (m <= k)
+        {
+            SubProof(leafHashes, m, start, start + k, whole, proof);
+            proof.Add(Root(leafHashes, start + k, end));
+        }
+        else
+        {
+            SubProof(leafHashes, m - k, start + k, end, false, proof);
+            proof.Add(Root(leafHashes, start, start + k));
+        }
+    }
+
+    /// <summary>Checks a consistency proof (RFC 9162, 2.1.4.2).</summary>
+    /// <returns>Whether the tree of <paramref name="oldSize"/> leaves with root <paramref name="oldRoot"/> is a prefix of the tree of <paramref name="newSize"/> leaves with root <paramref name="newRoot"/>.</returns>
+    public static bool VerifyConsistency(long oldSize, long newSize, ReadOnlySpan<byte> oldRoot, ReadOnlySpan<byte> newRoot, IReadOnlyList<byte[]> proof)
+    {
+        if (oldSize < 1 || oldSize > newSize || oldRoot.Length != HashSize || newRoot.Length != HashSize || proof.Any(p => p.Length != HashSize))
+        {
+            return false;
+        }
+
+        if (oldSize == newSize)
+        {
+            return proof.Count == 0 && CryptographicOperations.FixedTimeEquals(oldRoot, newRoot);
+        }
+
+        var path = (oldSize & (oldSize - 1)) == 0 ? [oldRoot.ToArray(), .. proof] : proof.ToList();
+        if (path.Count == 0)
+        {
+            return false;
+        }
+
+        var fn = oldSize - 1;
+        var sn = newSize - 1;
+        while ((fn & 1) == 1)
+        {
+            fn >>= 1;
+            sn >>= 1;
+        }
+
+        var fr = path[0];
+        var sr = path[0];
+        foreach (var c in path.Skip(1))
+        {
+            if (sn == 0)
+            {
+                return false;
+            }
+
+            if ((fn & 1) == 1 || fn == sn)
+            {
+                fr = NodeHash(c, fr);
+                sr = NodeHash(c, sr);
+                while ((fn & 1) == 0 && fn != 0)
+                {
+                    fn >>= 1;
+                    sn >>= 1;
+                }
+            }
+            else
+            {
+                sr = NodeHash(sr, c);
+            }
+
+            fn >>= 1;
+            sn >>= 1;
+        }
+
+        return sn == 0 && CryptographicOperations.FixedTimeEquals(fr, oldRoot) && CryptographicOperations.FixedTimeEquals(sr, newRoot);
+    }
+
     private static int LargestPowerOfTwoBelow(int n)
     {
         var k = 1;

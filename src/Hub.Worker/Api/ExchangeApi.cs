@@ -39,6 +39,7 @@ public static class ExchangeApi
         api.MapPost("/verify", VerifyAsync);
         api.MapGet("/checkpoints", CheckpointsAsync);
         api.MapGet("/checkpoints/{size}", CheckpointAsync);
+        api.MapGet("/consistency", ConsistencyAsync);
         api.MapPost("/checkpoints", SealAsync);
         api.MapGet("/certificate", (HubSigning signing) =>
             Results.Text(string.Concat(signing.Trusted.Select(c => c.ExportCertificatePem() + "\n")), "application/x-pem-file"));
@@ -215,6 +216,32 @@ public static class ExchangeApi
         return await ExchangeCheckpoints.GetAsync(connection, treeSize, cancellationToken) is { } checkpoint
             ? Results.Text(checkpoint.Document, "application/xml", Encoding.UTF8)
             : NotFound("Checkpoint not found", $"No checkpoint has a tree of {treeSize} leaves (GET /api/exchange/checkpoints lists them).");
+    }
+
+    private static async Task<IResult> ConsistencyAsync(HttpContext http, ExchangeProofs proofs, HubSigning signing, CancellationToken cancellationToken)
+    {
+        var p = new Parameters(http.Request.Query, "from", "to");
+        var from = p.Number("from", 1);
+        var to = p.Number("to", 1);
+        if (p.Problem() is { } problem)
+        {
+            return problem;
+        }
+
+        if (from is null)
+        {
+            return BadRequest("Bad parameters", "'from' (the tree size of the checkpoint you kept) is required.");
+        }
+
+        var (proof, why) = await proofs.ProveConsistencyAsync(from.Value, to, signing.Trusted, cancellationToken);
+        if (proof is null)
+        {
+            return Conflict("No consistency proof", $"No consistency proof from {from} leaves: {why}.");
+        }
+
+        return Results.Ok(new ConsistencyView(
+            proof.OldSize, Convert.ToHexStringLower(proof.OldRoot), proof.NewSize, Convert.ToHexStringLower(proof.NewRoot),
+            [.. proof.Path.Select(Convert.ToHexStringLower)], proof.Checkpoint.Document));
     }
 
     private static async Task<IResult> SealAsync(ExchangeSealer sealer, CancellationToken cancellationToken) =>
@@ -458,6 +485,12 @@ public static class ExchangeApi
     /// <summary>An inclusion proof and the signed checkpoint it leads to.</summary>
     internal sealed record ProofView(
         long EntryId, long LeafIndex, long TreeSize, string LeafHash, IReadOnlyList<string> Path, string RootHash, bool StoredEntryMatches, string Checkpoint);
+
+    /// <summary>
+    /// That the tree of <c>OldSize</c> leaves (root <c>OldRoot</c>, which an auditor compares with the root of the
+    /// checkpoint they kept) is a prefix of the signed checkpoint's tree: RFC 9162 consistency path.
+    /// </summary>
+    internal sealed record ConsistencyView(long OldSize, string OldRoot, long NewSize, string NewRoot, IReadOnlyList<string> Path, string Checkpoint);
 
     /// <summary>A checkpoint as stored (GET /api/exchange/checkpoints/{treeSize} gives its signed document).</summary>
     internal sealed record CheckpointView(long TreeSize, long PreviousTreeSize, string RootHash, DateTimeOffset SealedAt, string Signer, string Document)

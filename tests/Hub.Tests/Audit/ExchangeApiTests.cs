@@ -282,6 +282,42 @@ public sealed class ExchangeApiTests(ExchangeApiHub hub) : IClassFixture<Exchang
     }
 
     [Fact]
+    public async Task A_consistency_proof_links_a_checkpoint_an_auditor_kept_to_the_latest_signed_one()
+    {
+        var tag = Tag();
+        await AppendAsync($"D-{tag}", $"c-{tag}");
+        using var first = await hub.Client.PostAsync("/api/exchange/checkpoints", null);
+        var kept = await first.Content.ReadFromJsonAsync<JsonElement>();
+        var keptSize = kept.GetProperty("treeSize").GetInt64();
+        var keptRoot = Convert.FromHexString(kept.GetProperty("rootHash").GetString()!);
+        for (var i = 0; i < 3; i++)
+        {
+            await AppendAsync($"D-{tag}-{i}", $"c-{tag}");
+        }
+
+        await SealAsync();
+
+        var proof = await GetJsonAsync($"/api/exchange/consistency?from={keptSize}");
+
+        // Checked here with the root kept from the first checkpoint, against the root the hub's certificate signed.
+        var element = Checkpoint.Parse(proof.GetProperty("checkpoint").GetString()!).DocumentElement!;
+        Assert.Null(Checkpoint.CheckSignature(element, await CertificateAsync()));
+        var latest = Checkpoint.Read(element);
+        Assert.True(latest.TreeSize >= keptSize + 3);
+        Assert.Equal(latest.TreeSize, proof.GetProperty("newSize").GetInt64());
+        var path = proof.GetProperty("path").EnumerateArray().Select(h => Convert.FromHexString(h.GetString()!)).ToList();
+        Assert.True(MerkleTree.VerifyConsistency(keptSize, latest.TreeSize, keptRoot, latest.RootHash, path));
+        Assert.False(MerkleTree.VerifyConsistency(keptSize, latest.TreeSize, SHA256.HashData(keptRoot), latest.RootHash, path));
+
+        using var missing = await hub.Client.GetAsync("/api/exchange/consistency");
+        using var tooLarge = await hub.Client.GetAsync($"/api/exchange/consistency?from={latest.TreeSize + 1}");
+        using var unknownTo = await hub.Client.GetAsync($"/api/exchange/consistency?from=1&to=999999999");
+        Assert.Contains("'from'", (await ProblemAsync(missing, HttpStatusCode.BadRequest)).GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Contains("between 1 and", (await ProblemAsync(tooLarge, HttpStatusCode.Conflict)).GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Contains("no checkpoint of 999999999 leaves", (await ProblemAsync(unknownTo, HttpStatusCode.Conflict)).GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Checkpoints_are_listed_newest_first_and_each_reads_as_its_signed_XML()
     {
         var tag = Tag();

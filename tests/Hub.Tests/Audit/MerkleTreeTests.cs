@@ -58,4 +58,35 @@ public class MerkleTreeTests
             }
         }
     }
+
+    [Fact]
+    public void Every_consistency_proof_verifies_and_a_rewritten_past_a_wrong_size_or_a_bent_path_does_not()
+    {
+        var leaves = Leaves(37);
+        for (var newSize = 1; newSize <= leaves.Count; newSize++)
+        {
+            var newRoot = MerkleTree.Root(leaves, 0, newSize);
+            for (var oldSize = 1; oldSize <= newSize; oldSize++)
+            {
+                var oldRoot = MerkleTree.Root(leaves, 0, oldSize);
+                var proof = MerkleTree.ConsistencyProof(leaves, oldSize, newSize);
+                Assert.True(MerkleTree.VerifyConsistency(oldSize, newSize, oldRoot, newRoot, proof), $"{oldSize} -> {newSize}");
+
+                // The new tree rewrote one leaf of the old one: its proof cannot lead to the old root.
+                var rewritten = leaves.ToList();
+                rewritten[oldSize / 2] = MerkleTree.LeafHash("rewritten"u8);
+                var rewrittenProof = MerkleTree.ConsistencyProof(rewritten, oldSize, newSize);
+                Assert.False(MerkleTree.VerifyConsistency(oldSize, newSize, oldRoot, MerkleTree.Root(rewritten, 0, newSize), rewrittenProof));
+
+                if (oldSize < newSize)
+                {
+                    Assert.False(MerkleTree.VerifyConsistency(oldSize + 1, newSize, oldRoot, newRoot, proof));
+                    Assert.False(MerkleTree.VerifyConsistency(oldSize, newSize, newRoot, newRoot, proof));
+                    var bent = proof.Select(p => (byte[])p.Clone()).ToList();
+                    bent[^1][0] ^= 1;
+                    Assert.False(MerkleTree.VerifyConsistency(oldSize, newSize, oldRoot, newRoot, bent));
+                }
+            }
+        }
+    }
 }
