@@ -22,8 +22,14 @@ public sealed class SignedXmlVerifier
 {
     private const string ExcC14NNamespace = "http://www.w3.org/2001/10/xml-exc-c14n#";
 
+    private const string RsaOid = "1.2.840.113549.1.1.1";
+    private const string EcOid = "1.2.840.10045.2.1";
+
     private readonly SignedXmlPolicy _policy;
-    private readonly (X509Certificate2 Certificate, AsymmetricAlgorithm Key)[] _keys;
+    private readonly X509Certificate2[] _certificates;
+
+    /// <summary>Public keys, extracted when first needed (about 0.1 ms each): the previous certificate's only during a rotation.</summary>
+    private readonly AsymmetricAlgorithm?[] _keys;
 
     static SignedXmlVerifier() => EcdsaSignatureDescription.Register();
 
@@ -39,9 +45,14 @@ public sealed class SignedXmlVerifier
             throw new ArgumentException("At least one registered certificate is needed.", nameof(certificates));
         }
 
+        if (certificates.FirstOrDefault(c => c.PublicKey.Oid.Value is not (RsaOid or EcOid)) is { } unusable)
+        {
+            throw new ArgumentException($"Certificate {unusable.Subject} has neither an RSA nor an ECDSA public key.", nameof(certificates));
+        }
+
         _policy = policy;
-        _keys = [.. certificates.Select(c => (c, (AsymmetricAlgorithm?)c.GetRSAPublicKey() ?? c.GetECDsaPublicKey()
-            ?? throw new ArgumentException($"Certificate {c.Subject} has neither an RSA nor an ECDSA public key.", nameof(certificates))))];
+        _certificates = [.. certificates];
+        _keys = new AsymmetricAlgorithm?[_certificates.Length];
     }
 
     /// <summary>Parses and verifies a document as received.</summary>
@@ -137,8 +148,10 @@ public sealed class SignedXmlVerifier
             return SignedXmlVerification.Reject(SignedXmlCodes.SignatureMalformed, $"the signature at {PathOf(signature)} cannot be read: {e.Message}");
         }
 
-        foreach (var (certificate, key) in _keys)
+        for (var i = 0; i < _certificates.Length; i++)
         {
+            var certificate = _certificates[i];
+            var key = _keys[i] ??= (AsymmetricAlgorithm?)certificate.GetRSAPublicKey() ?? certificate.GetECDsaPublicKey()!;
             bool valid;
             try
             {
@@ -187,7 +200,7 @@ public sealed class SignedXmlVerifier
                 $"the digest of {Tag(root)} does not match the signature's DigestValue: the signed content was changed after signing");
         }
 
-        var registered = string.Join(", ", _keys.Select(k => Describe(k.Certificate)));
+        var registered = string.Join(", ", _certificates.Select(Describe));
         var keyInfo = Child(signature, "KeyInfo");
         var keyValue = keyInfo is null ? null : Child(keyInfo, "KeyValue");
         var carried = keyInfo is null ? null : Child(keyInfo, "X509Data") is { } data ? Child(data, "X509Certificate") : null;
