@@ -64,10 +64,9 @@ public sealed class SignedXmlVerifier
         return document is null ? SignedXmlVerification.Reject(rejection!) : Verify(document, receivedAt);
     }
 
-    /// <summary>Verifies a document parsed by <see cref="LimitedXmlReader"/> (whitespace preserved).</summary>
-    public SignedXmlVerification Verify(XmlDocument document, DateTimeOffset receivedAt)
+    /// <summary>Verifies a document parsed by <see cref="LimitedXmlReader"/> (whitespace preserved); private so that no caller can skip the limited parse.</summary>
+    private SignedXmlVerification Verify(XmlDocument document, DateTimeOffset receivedAt)
     {
-        ArgumentNullException.ThrowIfNull(document);
         if (document.DocumentElement is not { } root)
         {
             return SignedXmlVerification.Reject(SignedXmlCodes.MalformedXml, "the document has no element");
