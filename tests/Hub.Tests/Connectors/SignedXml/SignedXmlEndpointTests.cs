@@ -172,5 +172,26 @@ public class SignedXmlEndpointTests(SignedXmlHub hub)
         Assert.Equal("rejected", Assert.Single(await hub.EntriesAsync(connector.Id)).Outcome);
     }
 
+    [Fact]
+    public async Task The_exchange_log_holding_accepted_refused_and_outbound_signed_xml_messages_seals_and_verifies()
+    {
+        var connector = await hub.RegisterAsync("sealed");
+        var document = Document("goi-sealed", [new Dossier($"{connector.Id}-0001", 2, 0, "Owner-A")]);
+        Sign(document.DocumentElement!, CorpusKeys.Instance.Sender);
+        using var accepted = await hub.PostAsync(connector.Id, Bytes(document));
+        using var refused = await hub.PostAsync(connector.Id, await File.ReadAllBytesAsync(Path.Combine(CorpusGenerator.Directory, "wrapping-moved-element.xml")));
+        Assert.Equal(HttpStatusCode.OK, accepted.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        Assert.Equal(["inbound/stored", "outbound/stored", "inbound/rejected"], (await hub.EntriesAsync(connector.Id)).Select(e => $"{e.Direction}/{e.Outcome}"));
+
+        using var seal = await hub.Process.Client.PostAsync("/api/exchange/checkpoints", null);
+        using var verify = await hub.Process.Client.PostAsync("/api/exchange/verify", null);
+
+        Assert.Equal(HttpStatusCode.OK, seal.StatusCode);
+        var result = JsonDocument.Parse(await verify.Content.ReadAsStringAsync()).RootElement;
+        Assert.True(result.GetProperty("valid").GetBoolean(), result.GetRawText());
+        Assert.Equal(0, result.GetProperty("unsealed").GetInt64());
+    }
+
     private static string Text(XmlElement root, string name) => root.GetElementsByTagName(name, Namespace)[0]!.InnerText;
 }
