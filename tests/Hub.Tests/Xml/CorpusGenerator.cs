@@ -35,30 +35,11 @@ public static class CorpusGenerator
             cases.Add(new CorpusCase(file, code, reason, "sender", Encoding.UTF8.GetBytes(text)));
 
         // Signature wrapping 1: the signed document is moved inside a forged one that carries the signature.
-        {
-            var signed = Signed(keys.Sender);
-            var forged = Plain("goi-forged", status: 10);
-            var signature = (XmlElement)signed.DocumentElement!.LastChild!;
-            signed.DocumentElement.RemoveChild(signature);
-            var wrapper = forged.CreateElement("PhanMoRong", Namespace);
-            wrapper.AppendChild(forged.ImportNode(signed.DocumentElement, deep: true));
-            forged.DocumentElement!.AppendChild(wrapper);
-            forged.DocumentElement.AppendChild(forged.ImportNode(signature, deep: true));
-            Add("wrapping-moved-element.xml", SignedXmlCodes.WrappingMovedElement, "moved below an unsigned document element", forged);
-        }
+        Add("wrapping-moved-element.xml", SignedXmlCodes.WrappingMovedElement, "moved below an unsigned document element", Wrapped(keys, "goi-forged"));
 
         // Signature wrapping 2: a forged document element takes the signed Id; the signed original hides inside it.
-        {
-            var signed = Signed(keys.Sender);
-            var forged = Plain("goi-0001", status: 10);
-            var signature = (XmlElement)signed.DocumentElement!.LastChild!;
-            signed.DocumentElement.RemoveChild(signature);
-            var wrapper = forged.CreateElement("PhanMoRong", Namespace);
-            wrapper.AppendChild(forged.ImportNode(signed.DocumentElement, deep: true));
-            forged.DocumentElement!.AppendChild(wrapper);
-            forged.DocumentElement.AppendChild(forged.ImportNode(signature, deep: true));
-            Add("wrapping-duplicated-element.xml", SignedXmlCodes.WrappingDuplicatedElement, "Id=\"goi-0001\", which the signature references, is carried by 2 elements", forged);
-        }
+        Add("wrapping-duplicated-element.xml", SignedXmlCodes.WrappingDuplicatedElement, "Id=\"goi-0001\", which the signature references, is carried by 2 elements",
+            Wrapped(keys, "goi-0001"));
 
         // Signature wrapping 3: the signature covers one signed item (another Id), not the document the hub reads.
         {
@@ -196,6 +177,23 @@ public static class CorpusGenerator
     /// <summary>The one-item document every case starts from, unsigned.</summary>
     private static XmlDocument Plain(string id, int status) =>
         Document(id, [new Dossier("H99.10-260302-0001", status, 0, "Owner-A")], [new Step("H99.10-260302-0001", 1, "Tiep nhan", status)]);
+
+    /// <summary>
+    /// A forged document (status 10) with the Id given, holding the sender's signed original (status 2) in an extension
+    /// element and the original's signature as its own last child: the signature still verifies over the original.
+    /// </summary>
+    private static XmlDocument Wrapped(CorpusKeys keys, string forgedId)
+    {
+        var signed = Signed(keys.Sender);
+        var forged = Plain(forgedId, status: 10);
+        var signature = (XmlElement)signed.DocumentElement!.LastChild!;
+        signed.DocumentElement.RemoveChild(signature);
+        var wrapper = forged.CreateElement("PhanMoRong", Namespace);
+        wrapper.AppendChild(forged.ImportNode(signed.DocumentElement, deep: true));
+        forged.DocumentElement!.AppendChild(wrapper);
+        forged.DocumentElement.AppendChild(forged.ImportNode(signature, deep: true));
+        return forged;
+    }
 
     private static XmlDocument Signed(X509Certificate2 certificate, SignOptions? options = null)
     {
