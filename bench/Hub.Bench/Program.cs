@@ -17,6 +17,12 @@ if (options.Scenario == "sync")
     return;
 }
 
+if (options.Scenario == "xmlverify")
+{
+    XmlVerifyBenchmark.Run(options);
+    return;
+}
+
 if (options.Scenario == "exchange")
 {
     await ExchangeLogBenchmark.RunAsync(options);

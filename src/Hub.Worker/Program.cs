@@ -39,6 +39,7 @@ app.MapDossiersApi();
 app.MapConnectorsApi();
 app.MapNationalPortalAdapterApi();
 app.MapWebhookApi();
+app.MapSignedXmlApi();
 app.MapExchangeApi();
 app.MapIdentityApi();
 
