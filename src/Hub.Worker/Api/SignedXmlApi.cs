@@ -124,7 +124,7 @@ public static partial class SignedXmlApi
             ReceivedAt = services.Time.GetUtcNow(),
             ContentType = XmlContentType,
             Payload = receipt,
-            Outcome = "stored",
+            Outcome = "done",
             Reason = $"receipt {receiptId} for document {delivery.DocumentId}",
             Dossiers = dossiers,
             MappingVersion = connector.Mapping.Version,

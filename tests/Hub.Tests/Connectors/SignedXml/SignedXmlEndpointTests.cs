@@ -59,7 +59,7 @@ public class SignedXmlEndpointTests(SignedXmlHub hub)
         Assert.Equal(body, inbound.Payload);
         Assert.Equal([code1, code2], inbound.Dossiers.Order(StringComparer.Ordinal));
         var outbound = entries[1];
-        Assert.Equal(("outbound", "signed-xml", "stored"), (outbound.Direction, outbound.Transport, outbound.Outcome));
+        Assert.Equal(("outbound", "signed-xml", "done"), (outbound.Direction, outbound.Transport, outbound.Outcome));
         Assert.Equal(receipt, outbound.Payload);
         Assert.Equal([code1, code2], outbound.Dossiers.Order(StringComparer.Ordinal));
     }
@@ -182,7 +182,7 @@ public class SignedXmlEndpointTests(SignedXmlHub hub)
         using var refused = await hub.PostAsync(connector.Id, await File.ReadAllBytesAsync(Path.Combine(CorpusGenerator.Directory, "wrapping-moved-element.xml")));
         Assert.Equal(HttpStatusCode.OK, accepted.StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
-        Assert.Equal(["inbound/stored", "outbound/stored", "inbound/rejected"], (await hub.EntriesAsync(connector.Id)).Select(e => $"{e.Direction}/{e.Outcome}"));
+        Assert.Equal(["inbound/stored", "outbound/done", "inbound/rejected"], (await hub.EntriesAsync(connector.Id)).Select(e => $"{e.Direction}/{e.Outcome}"));
 
         using var seal = await hub.Process.Client.PostAsync("/api/exchange/checkpoints", null);
         using var verify = await hub.Process.Client.PostAsync("/api/exchange/verify", null);

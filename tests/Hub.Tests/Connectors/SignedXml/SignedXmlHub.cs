@@ -92,13 +92,13 @@ public sealed class SignedXmlHub : IAsyncLifetime
         return (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3));
     }
 
-    /// <summary>The exchange-log entries of a connector, oldest first, with their stored payload bytes (if kept).</summary>
+    /// <summary>The exchange-log message entries of a connector (not its administrative ones), oldest first, with their stored payload bytes (if kept).</summary>
     public async Task<IReadOnlyList<LoggedMessage>> EntriesAsync(string connectorId)
     {
         await using var command = Db.CreateCommand("""
             select e.id, e.direction, e.transport, e.outcome, e.reason, e.payload_sha256, e.payload_size, e.payload_withheld, e.dossiers, e.detail, p.content
               from exchange_entry e left join exchange_payload p on p.sha256 = e.payload_sha256
-             where e.connector_id = $1 order by e.id
+             where e.connector_id = $1 and e.kind = 'message' order by e.id
             """);
         command.Parameters.Add(new() { Value = connectorId });
         await using var reader = await command.ExecuteReaderAsync();
