@@ -140,7 +140,7 @@ internal static class SyncBenchmark
                     ? ""
                     : string.Create(culture, $" --provinces {options.Provinces} --province-dossiers {options.ProvinceDossiers}");
                 var loadNote = load is { } l
-                    ? string.Create(culture, $", 1-minute load average {l:F2} at start{(l >= 0.5 ? " (other processes were busy on the machine)" : "")}")
+                    ? string.Create(culture, $", 1-minute load average {l:F2} at start{(l >= Environment.ProcessorCount / 2.0 ? " (other processes were busy on the machine)" : "")}")
                     : "";
                 List<string> section =
                 [
@@ -158,7 +158,7 @@ internal static class SyncBenchmark
                     "",
                     string.Create(culture,
                         $"Workload: {options.Provinces} provinces × {options.ProvinceDossiers:N0} dossiers (fixed seeds and 30-day window, no faults): {expectedChanges:N0} changes and {expectedSteps:N0} steps. "
-                        + $"Sync: one `rest-pull` connector per province from `src/Hub.Simulator/Connectors/vendor-rest.connector.json` (pages of {PageSize:N0}, rate limit raised out of the way), all runs concurrent, timed from start until every run succeeded: "
+                        + $"Sync: one `rest-pull` connector per province from `src/Hub.Simulator/Connectors/vendor-rest.connector.json` (pages of {PageSize:N0}, rate limit raised out of the way; each page and the requests that fetched it appended to the exchange log in the page's transaction), all runs concurrent, timed from start until every run succeeded: "
                         + $"{syncClock.Elapsed.TotalSeconds:F1} s, {pages:N0} pages. Store: the truth through `StatusStore.WriteAsync` in batches of {PageSize:N0} changes (with the province's steps spread over them), one writer per province: "
                         + $"{storeClock.Elapsed.TotalSeconds:F1} s. Run at {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC, PostgreSQL {serverVersion}, .NET {Environment.Version}, {Environment.ProcessorCount} cores{loadNote}."),
                     "",
