@@ -1,22 +1,17 @@
 using System.Globalization;
+using System.Security.Claims;
 
 namespace Hub.Worker.Api;
 
 /// <summary>
-/// Who did an API call and why, as the exchange log records administrative actions. The hub does not authenticate API
-/// callers yet: the actor is what the <c>X-Hub-Actor</c> header says (unverified), else <c>anonymous@&lt;remote ip&gt;</c>.
-/// Real identities replace this one rule when authentication comes.
+/// Who did an API call and why, as the exchange log records administrative actions: the authenticated principal's id
+/// (from its API key), and the <c>reason</c> query parameter. Calls to the few open endpoints (health, pushes
+/// authenticated by their own signatures) have no principal: their actor is <c>anonymous@&lt;remote ip&gt;</c>.
 /// </summary>
 public static class Actors
 {
-    /// <summary>The header a caller names itself in.</summary>
-    public const string Header = "X-Hub-Actor";
-
     /// <summary>The query parameter that says why.</summary>
     public const string ReasonParameter = "reason";
-
-    /// <summary>The longest actor accepted, in characters.</summary>
-    public const int MaxActorLength = 200;
 
     /// <summary>The longest reason accepted, in characters.</summary>
     public const int MaxReasonLength = 1000;
@@ -25,19 +20,9 @@ public static class Actors
     public static (string Actor, string? Reason, string? Problem) Of(HttpContext http)
     {
         ArgumentNullException.ThrowIfNull(http);
-        string actor;
-        if (http.Request.Headers.TryGetValue(Header, out var named))
-        {
-            actor = named.ToString().Trim();
-            if (Invalid(actor, MaxActorLength) is { } problem)
-            {
-                return ("", null, $"The {Header} header {problem}.");
-            }
-        }
-        else
-        {
-            actor = "anonymous@" + (http.Connection.RemoteIpAddress?.ToString() ?? "unknown");
-        }
+        var actor = http.User.Identity?.IsAuthenticated == true && http.User.FindFirstValue(ClaimTypes.NameIdentifier) is { } id
+            ? id
+            : "anonymous@" + (http.Connection.RemoteIpAddress?.ToString() ?? "unknown");
 
         string? reason = null;
         if (http.Request.Query.TryGetValue(ReasonParameter, out var given))

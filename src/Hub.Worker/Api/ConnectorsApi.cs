@@ -1,3 +1,4 @@
+using Hub.Worker.Identity;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Hub.Connectors;
@@ -26,7 +27,8 @@ public static class ConnectorsApi
 
     public static WebApplication MapConnectorsApi(this WebApplication app)
     {
-        var api = app.MapGroup("/api/connectors");
+        // Central operations only, until connectors have owners that province-admins can be scoped to.
+        var api = app.MapGroup("/api/connectors").RequireAuthorization(HubPolicies.Operator);
         api.MapGet("/", ListAsync);
         api.MapGet("/{id}/runs", RunsAsync);
         api.MapPost("/{id}/sync", (string id, HttpContext http, ConnectorCatalog catalog, SyncScheduler scheduler, ExchangeLog log, TimeProvider time, CancellationToken ct) =>

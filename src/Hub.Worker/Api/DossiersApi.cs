@@ -1,3 +1,4 @@
+using Hub.Worker.Identity;
 using System.Text.Json.Serialization;
 using Hub.Contracts;
 using Hub.Core.Model;
@@ -20,7 +21,7 @@ public static class DossiersApi
 
     public static WebApplication MapDossiersApi(this WebApplication app)
     {
-        var api = app.MapGroup("/api/dossiers");
+        var api = app.MapGroup("/api/dossiers").RequireAuthorization(HubPolicies.Monitor);
         api.MapGet("/{code}", GetByCodeAsync);
         return app;
     }

@@ -1,3 +1,4 @@
+using Hub.Worker.Identity;
 using System.Globalization;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
@@ -34,18 +35,19 @@ public static class ExchangeApi
 
     public static WebApplication MapExchangeApi(this WebApplication app)
     {
-        var api = app.MapGroup("/api/exchange");
+        // Operators and auditors read the log; raw payloads and evidence (which holds them) are for auditors only.
+        var api = app.MapGroup("/api/exchange").RequireAuthorization(HubPolicies.Monitor);
         api.MapGet("/", SearchAsync);
         api.MapPost("/verify", VerifyAsync);
         api.MapGet("/checkpoints", CheckpointsAsync);
         api.MapGet("/checkpoints/{size}", CheckpointAsync);
         api.MapGet("/consistency", ConsistencyAsync);
-        api.MapPost("/checkpoints", SealAsync);
+        api.MapPost("/checkpoints", SealAsync).RequireAuthorization(HubPolicies.Operator);
         api.MapGet("/certificate", (HubSigning signing) =>
             Results.Text(string.Concat(signing.Trusted.Select(c => c.ExportCertificatePem() + "\n")), "application/x-pem-file"));
-        api.MapGet("/evidence", EvidenceAsync);
+        api.MapGet("/evidence", EvidenceAsync).RequireAuthorization(HubPolicies.Auditor);
         api.MapGet("/{id}", GetAsync);
-        api.MapGet("/{id}/payload", PayloadAsync);
+        api.MapGet("/{id}/payload", PayloadAsync).RequireAuthorization(HubPolicies.Auditor);
         api.MapGet("/{id}/proof", ProofAsync);
         return app;
     }

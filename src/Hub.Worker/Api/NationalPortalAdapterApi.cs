@@ -63,7 +63,8 @@ public static partial class NationalPortalAdapterApi
 
     public static WebApplication MapNationalPortalAdapterApi(this WebApplication app)
     {
-        var portal = app.MapGroup("/portal");
+        // The portal's own log-in and session tokens authenticate these calls, not the hub's API keys.
+        var portal = app.MapGroup("/portal").AllowAnonymous();
         portal.MapPost("/login", LoginAsync);
         portal.MapPost("/sync", (HttpContext context, PortalServices services, CancellationToken cancellationToken) =>
             SyncAsync(context, null, services, cancellationToken));

@@ -36,7 +36,8 @@ public static partial class SignedXmlApi
 
     public static WebApplication MapSignedXmlApi(this WebApplication app)
     {
-        app.MapPost("/api/connectors/{id}/signed-xml", ReceiveAsync);
+        // Authenticated by the document's signature with the connector's registered certificate, not by an API key.
+        app.MapPost("/api/connectors/{id}/signed-xml", ReceiveAsync).AllowAnonymous();
         return app;
     }
 

@@ -37,7 +37,8 @@ public static partial class WebhookApi
 
     public static WebApplication MapWebhookApi(this WebApplication app)
     {
-        app.MapPost("/api/connectors/{id}/webhook", ReceiveAsync);
+        // Authenticated by the delivery's HMAC signature with the connector's secret, not by an API key.
+        app.MapPost("/api/connectors/{id}/webhook", ReceiveAsync).AllowAnonymous();
         return app;
     }
 

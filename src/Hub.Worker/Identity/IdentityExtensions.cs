@@ -1,5 +1,6 @@
 using Hub.Core.Identity;
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.Extensions.Options;
 
 namespace Hub.Worker.Identity;
@@ -36,6 +37,9 @@ public static class HubPolicies
     /// <summary>Maintains connectors: operators everywhere, province-admins for their agencies (checked per connector).</summary>
     public const string Connectors = "connectors";
 
+    /// <summary>Watches: operators and auditors (read the store and the exchange log's entries).</summary>
+    public const string Monitor = "monitor";
+
     /// <summary>Any authenticated principal.</summary>
     public const string Authenticated = "authenticated";
 }
@@ -57,9 +61,12 @@ public static class IdentityExtensions
         builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
         builder.Services.AddAuthorizationBuilder()
+            // Deny by default: an endpoint that names no policy (and is not marked open) needs an authenticated caller.
+            .SetFallbackPolicy(new AuthorizationPolicyBuilder(ApiKeyAuthenticationHandler.SchemeName).RequireAuthenticatedUser().Build())
             .AddPolicy(HubPolicies.Admin, p => p.RequireAuthenticatedUser().RequireRole(Roles.Admin))
             .AddPolicy(HubPolicies.Operator, p => p.RequireAuthenticatedUser().RequireRole(Roles.Operator))
             .AddPolicy(HubPolicies.Auditor, p => p.RequireAuthenticatedUser().RequireRole(Roles.Auditor))
+            .AddPolicy(HubPolicies.Monitor, p => p.RequireAuthenticatedUser().RequireRole(Roles.Operator, Roles.Auditor))
             .AddPolicy(HubPolicies.Connectors, p => p.RequireAuthenticatedUser().RequireRole(Roles.Operator, Roles.ProvinceAdmin))
             .AddPolicy(HubPolicies.Authenticated, p => p.RequireAuthenticatedUser());
         builder.Services.AddHostedService<BootstrapAdmin>();

@@ -193,9 +193,8 @@ public sealed class ExchangeApiTests(ExchangeApiHub hub) : IClassFixture<Exchang
         var id = await AppendAsync(dossier, $"c-{tag}", payload: payload);
 
         using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/exchange/{id}/payload?reason=case%2042");
-        request.Headers.Add("X-Hub-Actor", "auditor@example.gov.vn");
         using var response = await hub.Client.SendAsync(request);
-        using var anonymous = await hub.Client.GetAsync($"/api/exchange/{id}/payload");
+        using var again = await hub.Client.GetAsync($"/api/exchange/{id}/payload");
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal(payload, await response.Content.ReadAsByteArrayAsync());
@@ -204,12 +203,12 @@ public sealed class ExchangeApiTests(ExchangeApiHub hub) : IClassFixture<Exchang
         var read = await GetJsonAsync($"/api/exchange/{response.Headers.GetValues("X-Hub-Exchange-Entry").Single()}");
         Assert.Equal("admin", read.GetProperty("kind").GetString());
         Assert.Equal("exchange.payload-read", read.GetProperty("action").GetString());
-        Assert.Equal("auditor@example.gov.vn", read.GetProperty("actor").GetString());
+        Assert.Equal(hub.Process.PrincipalId, read.GetProperty("actor").GetString());
         Assert.Equal("case 42", read.GetProperty("reason").GetString());
         Assert.Equal(id, read.GetProperty("detail").GetProperty("entryId").GetInt64());
         Assert.Equal([dossier], read.GetProperty("dossiers").EnumerateArray().Select(d => d.GetString()));
-        var anonymousRead = await GetJsonAsync($"/api/exchange/{anonymous.Headers.GetValues("X-Hub-Exchange-Entry").Single()}");
-        Assert.Equal("anonymous@127.0.0.1", anonymousRead.GetProperty("actor").GetString());
+        var secondRead = await GetJsonAsync($"/api/exchange/{again.Headers.GetValues("X-Hub-Exchange-Entry").Single()}");
+        Assert.Equal(JsonValueKind.Null, secondRead.GetProperty("reason").ValueKind);
         var reads = await GetJsonAsync($"/api/exchange?dossier={dossier}&kind=admin");
         Assert.Equal(2, reads.GetArrayLength());
     }
@@ -364,7 +363,6 @@ public sealed class ExchangeApiTests(ExchangeApiHub hub) : IClassFixture<Exchang
         };
 
         using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/exchange/evidence?dossier={dossier}");
-        request.Headers.Add("X-Hub-Actor", "inspector@example.gov.vn");
         using var response = await hub.Client.SendAsync(request);
         var bundle = await response.Content.ReadAsByteArrayAsync();
 
@@ -377,7 +375,7 @@ public sealed class ExchangeApiTests(ExchangeApiHub hub) : IClassFixture<Exchang
         Assert.Equal(ids.Length, result.Entries);
         var recorded = await GetJsonAsync($"/api/exchange/{response.Headers.GetValues("X-Hub-Exchange-Entry").Single()}");
         Assert.Equal("evidence.exported", recorded.GetProperty("action").GetString());
-        Assert.Equal("inspector@example.gov.vn", recorded.GetProperty("actor").GetString());
+        Assert.Equal(hub.Process.PrincipalId, recorded.GetProperty("actor").GetString());
         Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(bundle)), recorded.GetProperty("detail").GetProperty("bundleSha256").GetString());
 
         using var noQuery = await hub.Client.GetAsync("/api/exchange/evidence");

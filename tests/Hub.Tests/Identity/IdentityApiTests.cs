@@ -30,7 +30,11 @@ public sealed class IdentityApiHub : IAsyncLifetime
             ["Hub__Audit__SealInterval"] = "01:00:00",
         });
         await Process.WaitReadyAsync(TimeSpan.FromSeconds(90));
+        Anonymous = new HttpClient { BaseAddress = Process.BaseAddress, Timeout = TimeSpan.FromSeconds(10) };
     }
+
+    /// <summary>A client without a key (the process's own client carries one).</summary>
+    public HttpClient Anonymous { get; private set; } = null!;
 
     public HttpClient As(string key)
     {
@@ -41,6 +45,7 @@ public sealed class IdentityApiHub : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
+        Anonymous.Dispose();
         await Process.DisposeAsync();
         await Db.DisposeAsync();
         Directory.Delete(_work, recursive: true);
@@ -74,11 +79,11 @@ public sealed class IdentityApiTests(IdentityApiHub hub) : IClassFixture<Identit
     [Fact]
     public async Task A_caller_without_a_key_or_with_an_unknown_one_gets_401_saying_which_and_health_stays_open()
     {
-        using var none = await hub.Process.Client.GetAsync("/api/principals");
+        using var none = await hub.Anonymous.GetAsync("/api/principals");
         using var unknown = await hub.As("hub_aaaaaaaaaaaa_" + new string('A', 43)).GetAsync("/api/me");
         using var basic = new HttpRequestMessage(HttpMethod.Get, "/api/me") { Headers = { Authorization = new AuthenticationHeaderValue("Basic", "eDp5") } };
-        using var basicResponse = await hub.Process.Client.SendAsync(basic);
-        using var health = await hub.Process.Client.GetAsync("/health/ready");
+        using var basicResponse = await hub.Anonymous.SendAsync(basic);
+        using var health = await hub.Anonymous.GetAsync("/health/ready");
 
         Assert.Contains("no API key was presented", (await ProblemAsync(none, HttpStatusCode.Unauthorized)).GetProperty("detail").GetString(), StringComparison.Ordinal);
         Assert.Equal("Bearer", none.Headers.WwwAuthenticate.ToString());
@@ -167,5 +172,97 @@ public sealed class IdentityApiTests(IdentityApiHub hub) : IClassFixture<Identit
         Assert.Equal(["principal.created", "key.created"], mine.Select(e => e.Action));
         Assert.All(mine, e => Assert.Equal("bootstrap-admin", e.Actor));
         Assert.Contains(entries, e => e.Action == "principal.bootstrapped" && e.Actor == "configuration");
+    }
+
+    public static TheoryData<string, string> ClosedRoutes => new()
+    {
+        { "GET", "/api/connectors" },
+        { "GET", "/api/connectors/x/runs" },
+        { "POST", "/api/connectors/x/sync" },
+        { "GET", "/api/connectors/x/quarantine" },
+        { "POST", "/api/connectors/x/quarantine/reprocess" },
+        { "GET", "/api/dossiers/H56.10-260101-0001" },
+        { "GET", "/api/exchange" },
+        { "GET", "/api/exchange/1" },
+        { "GET", "/api/exchange/1/payload" },
+        { "GET", "/api/exchange/1/proof" },
+        { "POST", "/api/exchange/verify" },
+        { "GET", "/api/exchange/checkpoints" },
+        { "POST", "/api/exchange/checkpoints" },
+        { "GET", "/api/exchange/consistency?from=1" },
+        { "GET", "/api/exchange/certificate" },
+        { "GET", "/api/exchange/evidence?dossier=x" },
+        { "GET", "/api/principals" },
+        { "POST", "/api/keys/x/revoke?reason=r" },
+        { "GET", "/api/me" },
+        { "GET", "/api/no-such-route" },
+    };
+
+    [Theory]
+    [MemberData(nameof(ClosedRoutes))]
+    public async Task Every_route_but_health_and_signed_pushes_needs_a_key(string method, string path)
+    {
+        using var request = new HttpRequestMessage(new HttpMethod(method), path);
+        using var response = await hub.Anonymous.SendAsync(request);
+        Assert.Contains("needs an API key", (await ProblemAsync(response, HttpStatusCode.Unauthorized)).GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
+    public static TheoryData<string, string, string, HttpStatusCode> RoleChecks => new()
+    {
+        // Auditors read the log, payloads and evidence, and write nothing.
+        { "auditor", "GET", "/api/exchange?limit=1", HttpStatusCode.OK },
+        { "auditor", "GET", "/api/exchange/evidence?dossier=none", HttpStatusCode.NotFound },
+        { "auditor", "POST", "/api/exchange/checkpoints", HttpStatusCode.Forbidden },
+        { "auditor", "POST", "/api/connectors/x/sync", HttpStatusCode.Forbidden },
+        { "auditor", "POST", "/api/connectors/x/quarantine/reprocess", HttpStatusCode.Forbidden },
+        { "auditor", "GET", "/api/principals", HttpStatusCode.Forbidden },
+        // Operators run the connectors and read the log's entries, never raw payloads or evidence.
+        { "operator", "GET", "/api/connectors", HttpStatusCode.OK },
+        { "operator", "POST", "/api/exchange/checkpoints", HttpStatusCode.OK },
+        { "operator", "GET", "/api/exchange/1/payload", HttpStatusCode.Forbidden },
+        { "operator", "GET", "/api/exchange/evidence?dossier=none", HttpStatusCode.Forbidden },
+        { "operator", "GET", "/api/principals", HttpStatusCode.Forbidden },
+        // A province-admin has no access to central routes.
+        { "province-admin", "GET", "/api/connectors", HttpStatusCode.Forbidden },
+        { "province-admin", "GET", "/api/exchange?limit=1", HttpStatusCode.Forbidden },
+        { "province-admin", "GET", "/api/exchange/1/payload", HttpStatusCode.Forbidden },
+        { "province-admin", "GET", "/api/dossiers/H56.10-260101-0001", HttpStatusCode.Forbidden },
+        // Admins manage principals, not connectors or the log.
+        { "admin", "GET", "/api/connectors", HttpStatusCode.Forbidden },
+        { "admin", "GET", "/api/exchange/1/payload", HttpStatusCode.Forbidden },
+    };
+
+    [Theory]
+    [MemberData(nameof(RoleChecks))]
+    public async Task Each_role_reaches_only_what_it_is_for_and_a_denial_says_who_and_what(string role, string method, string path, HttpStatusCode expected)
+    {
+        var id = role.Replace("-", "", StringComparison.Ordinal) + "-" + Tag();
+        object grant = role == "province-admin" ? new { role, agency = "H56" } : new { role };
+        using var client = hub.As(await PrincipalWithKeyAsync(id, [grant]));
+
+        using var response = await client.SendAsync(new HttpRequestMessage(new HttpMethod(method), path));
+
+        if (expected == HttpStatusCode.Forbidden)
+        {
+            var detail = (await ProblemAsync(response, HttpStatusCode.Forbidden)).GetProperty("detail").GetString();
+            Assert.Contains($"{id} (roles: {role}) may not {method} {path.Split('?')[0]}", detail, StringComparison.Ordinal);
+        }
+        else
+        {
+            Assert.True(expected == response.StatusCode, $"{role} {method} {path}: expected {(int)expected}, got {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        }
+    }
+
+    [Fact]
+    public async Task Health_stays_open_and_signed_pushes_are_not_asked_for_a_key()
+    {
+        using var live = await hub.Anonymous.GetAsync("/health/live");
+        using var webhook = await hub.Anonymous.PostAsync("/api/connectors/none/webhook", new StringContent("{}"));
+        using var signedXml = await hub.Anonymous.PostAsync("/api/connectors/none/signed-xml", new StringContent("<x/>"));
+
+        Assert.Equal(HttpStatusCode.OK, live.StatusCode);
+        // They reach their own checks, which refuse an unknown connector.
+        Assert.Equal(HttpStatusCode.NotFound, webhook.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, signedXml.StatusCode);
     }
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using System.Net.Http.Json;
 using System.Net.Sockets;
 using System.Text;
 
@@ -8,8 +9,14 @@ namespace Hub.Tests.Infrastructure;
 /// <summary>The real hub (Hub.Worker.dll from the build) as a separate process on a loopback port.</summary>
 public sealed class HubProcess : IAsyncDisposable
 {
+    /// <summary>The bootstrap admin key every test hub gets unless the test sets its own.</summary>
+    public const string TestBootstrapKey = "hub-tests-bootstrap-admin-key-0123456789abcdef";
+
+    private const string BootstrapSetting = "Hub__Identity__BootstrapAdminKey";
+
     private readonly Process _process;
     private readonly StringBuilder _output = new();
+    private string _bootstrapKey = TestBootstrapKey;
 
     private HubProcess(Process process, Uri baseAddress)
     {
@@ -65,13 +72,14 @@ public sealed class HubProcess : IAsyncDisposable
         start.Environment["Urls"] = $"http://127.0.0.1:{port}";
         start.Environment["DOTNET_ENVIRONMENT"] = "Production";
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        start.Environment[BootstrapSetting] = TestBootstrapKey;
         foreach (var (key, value) in environment)
         {
             start.Environment[key] = value;
         }
 
         var process = new Process { StartInfo = start };
-        var hub = new HubProcess(process, new Uri($"http://127.0.0.1:{port}"));
+        var hub = new HubProcess(process, new Uri($"http://127.0.0.1:{port}")) { _bootstrapKey = start.Environment[BootstrapSetting]! };
         process.OutputDataReceived += (_, e) => hub.Append(e.Data);
         process.ErrorDataReceived += (_, e) => hub.Append(e.Data);
         process.Start();
@@ -96,6 +104,7 @@ public sealed class HubProcess : IAsyncDisposable
                 using var response = await Client.GetAsync("/health/ready");
                 if (response.StatusCode == HttpStatusCode.OK)
                 {
+                    await AuthenticateClientAsync();
                     return;
                 }
             }
@@ -109,6 +118,41 @@ public sealed class HubProcess : IAsyncDisposable
 
         throw new TimeoutException($"The hub was not ready within {timeout}:\n{Output}");
     }
+
+    /// <summary>
+    /// Gives <see cref="Client"/> the key of a principal of its own with the central roles (operator, auditor, admin),
+    /// created through the API by the bootstrap admin, so that tests call the API as a real caller does.
+    /// </summary>
+    private async Task AuthenticateClientAsync()
+    {
+        if (Client.DefaultRequestHeaders.Authorization is not null)
+        {
+            return;
+        }
+
+        using var admin = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(10) };
+        admin.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", _bootstrapKey);
+        var id = "tests-" + Guid.NewGuid().ToString("N")[..8];
+        using var created = await admin.PostAsJsonAsync("/api/principals", new
+        {
+            id,
+            displayName = "Test caller",
+            roles = new[] { new { role = "operator" }, new { role = "auditor" }, new { role = "admin" } },
+        });
+        using var key = await admin.PostAsJsonAsync($"/api/principals/{id}/keys", new { description = "tests", expiresAt = DateTimeOffset.UtcNow.AddDays(2) });
+        if (created.StatusCode != HttpStatusCode.Created || key.StatusCode != HttpStatusCode.Created)
+        {
+            throw new InvalidOperationException(
+                $"The test caller could not be created with the bootstrap admin key: {(int)created.StatusCode} {await created.Content.ReadAsStringAsync()}; {(int)key.StatusCode} {await key.Content.ReadAsStringAsync()}\n{Output}");
+        }
+
+        var secret = (await key.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).GetProperty("key").GetString();
+        Client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", secret);
+        PrincipalId = id;
+    }
+
+    /// <summary>The principal <see cref="Client"/> calls as, once the hub is ready.</summary>
+    public string? PrincipalId { get; private set; }
 
     /// <summary>Sends SIGTERM, as a service manager does, and waits for the process to end.</summary>
     public async Task TerminateAsync(TimeSpan timeout)
