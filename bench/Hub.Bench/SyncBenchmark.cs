@@ -68,10 +68,10 @@ internal static class SyncBenchmark
 
             // (1) End to end: every province's connector run at once, from an empty cursor to the end of the feed.
             using var http = new ConnectorHttpClients(NullLogger<ConnectorHttpClients>.Instance);
-            var catalog = new ConnectorCatalog(syncSource);
+            var kinds = new ConnectorKinds([new RestPullConnectorKind()]);
+            var catalog = new ConnectorCatalog(syncSource, new ConnectorSecrets(Hub.Core.Secrets.HubDataProtection.CreateProvider(syncSource), kinds.All));
             var ledger = new SyncLedger(syncSource, TimeProvider.System);
             var ingest = new RecordIngest(new StatusStore(syncSource, TimeProvider.System, NullLogger<StatusStore>.Instance), TimeProvider.System);
-            var kinds = new ConnectorKinds([new RestPullConnectorKind()]);
             var runner = new SyncRunner(
                 catalog, ledger, ingest, kinds, http, new ExchangeLog(syncSource, TimeProvider.System), TimeProvider.System, NullLoggerFactory.Instance, NullLogger<SyncRunner>.Instance);
             var registrations = simulator.Provinces.Select(p => Registration(simulator, p.SourceSystem)).ToList();

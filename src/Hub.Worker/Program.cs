@@ -18,6 +18,7 @@ if (EvidenceCommand.Handles(args))
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 
 builder.AddHubDatabase();
+builder.AddHubSecrets();
 builder.AddExchangeLog();
 builder.AddHubIdentity();
 builder.AddHubSync();

@@ -14,8 +14,10 @@ namespace Hub.Core.Sync;
 /// <c>connector.registered</c>, <c>connector.changed</c> (naming the fields that changed, never configuration values,
 /// which hold secrets), <c>connector.paused</c>, <c>connector.resumed</c> and <c>mapping.changed</c>, each with who did it
 /// and why. Saving a registration unchanged (a file read again at start-up) writes nothing to the log.
+/// The secret settings of configurations (those the kind's schema marks <c>x-secret</c>) are stored encrypted by
+/// <see cref="ConnectorSecrets"/> and decrypted when a registration is loaded (docs/decisions/0008).
 /// </remarks>
-public sealed class ConnectorCatalog(NpgsqlDataSource dataSource, TimeProvider? timeProvider = null)
+public sealed class ConnectorCatalog(NpgsqlDataSource dataSource, ConnectorSecrets secrets, TimeProvider? timeProvider = null)
 {
     /// <summary>How mappings, configurations and resilience settings are written in the table and in configuration.</summary>
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
@@ -41,7 +43,8 @@ public sealed class ConnectorCatalog(NpgsqlDataSource dataSource, TimeProvider? 
         ArgumentNullException.ThrowIfNull(registration);
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var before = await StoredAsync(connection, registration.Id, forUpdate: true, cancellationToken);
+        var before = Readable(registration.Id, await StoredAsync(connection, registration.Id, forUpdate: true, cancellationToken));
+        var configuration = secrets.Protect(registration.Id, registration.Kind, registration.Configuration);
         await using (var command = new NpgsqlCommand("""
             insert into connector (id, kind, source_system, display_name, configuration, mapping, schedule, time_zone,
                                    resilience, quarantine_threshold, active)
@@ -57,7 +60,7 @@ public sealed class ConnectorCatalog(NpgsqlDataSource dataSource, TimeProvider? 
             command.Parameters.Add(new() { Value = registration.Kind });
             command.Parameters.Add(new() { Value = registration.SourceSystem });
             command.Parameters.Add(new() { Value = registration.DisplayName });
-            command.Parameters.Add(new() { Value = registration.Configuration.GetRawText(), NpgsqlDbType = NpgsqlDbType.Jsonb });
+            command.Parameters.Add(new() { Value = configuration, NpgsqlDbType = NpgsqlDbType.Jsonb });
             command.Parameters.Add(new() { Value = JsonSerializer.Serialize(registration.Mapping, Json), NpgsqlDbType = NpgsqlDbType.Jsonb });
             command.Parameters.Add(new() { Value = (object?)registration.Schedule ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
             command.Parameters.Add(new() { Value = registration.TimeZone });
@@ -68,7 +71,7 @@ public sealed class ConnectorCatalog(NpgsqlDataSource dataSource, TimeProvider? 
         }
 
         // Compared as PostgreSQL stores them (jsonb normalised), so a file written differently but meaning the same is no change.
-        var after = (await StoredAsync(connection, registration.Id, forUpdate: false, cancellationToken))!;
+        var after = Readable(registration.Id, await StoredAsync(connection, registration.Id, forUpdate: false, cancellationToken))!;
         var actions = Actions(before, after);
         var now = _time.GetUtcNow();
         foreach (var (action, detail) in actions)
@@ -89,6 +92,108 @@ public sealed class ConnectorCatalog(NpgsqlDataSource dataSource, TimeProvider? 
 
         await transaction.CommitAsync(cancellationToken);
         return [.. actions.Select(a => a.Action)];
+    }
+
+    /// <summary>
+    /// A stored registration with its secrets decrypted, so that a configuration saved again unchanged compares equal
+    /// (each encryption gives another payload). One that does not decrypt any more compares unequal to anything.
+    /// </summary>
+    private StoredRegistration? Readable(string id, StoredRegistration? stored)
+    {
+        if (stored is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            return stored with { Configuration = secrets.Unprotect(id, stored.Configuration).GetRawText() };
+        }
+        catch (CryptographicException)
+        {
+            return stored with { Configuration = "unreadable:" + Guid.NewGuid().ToString("N") };
+        }
+    }
+
+    /// <summary>
+    /// Encrypts the secrets that an earlier version of the hub stored in plaintext, each connector in a transaction of its
+    /// own with an administrative entry <c>connector.secrets-encrypted</c> naming the settings (never their values). Rows of
+    /// kinds unknown here are left as they are and returned.
+    /// </summary>
+    /// <returns>The ids of the connectors encrypted, and those of unknown kinds that could not be checked.</returns>
+    public async Task<(IReadOnlyList<string> Encrypted, IReadOnlyList<string> UnknownKind)> ProtectPlaintextSecretsAsync(CancellationToken cancellationToken)
+    {
+        var candidates = new List<(string Id, string Kind)>();
+        var unknown = new List<string>();
+        await using (var list = dataSource.CreateCommand("select id, kind, configuration::text from connector order by id"))
+        await using (var reader = await list.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var (id, kind) = (reader.GetString(0), reader.GetString(1));
+                if (!secrets.Knows(kind))
+                {
+                    unknown.Add(id);
+                }
+                else if (secrets.HasPlaintext(kind, reader.GetString(2)))
+                {
+                    candidates.Add((id, kind));
+                }
+            }
+        }
+
+        var encrypted = new List<string>();
+        foreach (var (id, kind) in candidates)
+        {
+            await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            string stored;
+            string? mappingVersion;
+            await using (var read = new NpgsqlCommand("select configuration::text, mapping->>'version' from connector where id = $1 and kind = $2 for update", connection))
+            {
+                read.Parameters.Add(new() { Value = id });
+                read.Parameters.Add(new() { Value = kind });
+                await using var reader = await read.ExecuteReaderAsync(cancellationToken);
+                if (!await reader.ReadAsync(cancellationToken))
+                {
+                    continue;
+                }
+
+                (stored, mappingVersion) = (reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetString(1));
+            }
+
+            using var document = JsonDocument.Parse(stored);
+            var configuration = secrets.Protect(id, kind, document.RootElement, out var fields);
+            if (fields.Count == 0)
+            {
+                continue;
+            }
+
+            await using (var update = new NpgsqlCommand("update connector set configuration = $2 where id = $1", connection))
+            {
+                update.Parameters.Add(new() { Value = id });
+                update.Parameters.Add(new() { Value = configuration, NpgsqlDbType = NpgsqlDbType.Jsonb });
+                await update.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            var now = _time.GetUtcNow();
+            await ExchangeLog.AppendAsync(connection, new ExchangeRecord
+            {
+                Kind = ExchangeRecord.AdminKind,
+                ConnectorId = id,
+                ReceivedAt = now,
+                Outcome = "done",
+                Reason = "secrets stored in plaintext by an earlier version of the hub",
+                MappingVersion = mappingVersion,
+                Actor = DefaultActor,
+                Action = "connector.secrets-encrypted",
+                Detail = JsonSerializer.Serialize(new { fields }),
+            }, now, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            encrypted.Add(id);
+        }
+
+        return (encrypted, unknown);
     }
 
     /// <summary>The administrative actions that turn <paramref name="before"/> into <paramref name="after"/>, with their details.</summary>
@@ -213,16 +318,26 @@ public sealed class ConnectorCatalog(NpgsqlDataSource dataSource, TimeProvider? 
         from connector
         """;
 
-    private static ConnectorState Read(NpgsqlDataReader reader)
+    private ConnectorState Read(NpgsqlDataReader reader)
     {
-        using var configuration = JsonDocument.Parse(reader.GetString(4));
+        JsonElement configuration;
+        try
+        {
+            configuration = secrets.Unprotect(reader.GetString(0), reader.GetString(4));
+        }
+        catch (CryptographicException e)
+        {
+            throw new InvalidOperationException(
+                $"The secrets of connector '{reader.GetString(0)}' do not decrypt with the hub's key ring (table data_protection_key): {e.Message}", e);
+        }
+
         var registration = new ConnectorRegistration
         {
             Id = reader.GetString(0),
             Kind = reader.GetString(1),
             SourceSystem = reader.GetString(2),
             DisplayName = reader.GetString(3),
-            Configuration = configuration.RootElement.Clone(),
+            Configuration = configuration,
             Mapping = JsonSerializer.Deserialize<MappingDefinition>(reader.GetString(5), Json)
                 ?? throw new InvalidOperationException($"Connector '{reader.GetString(0)}' has no mapping."),
             Schedule = reader.IsDBNull(6) ? null : reader.GetString(6),

@@ -38,7 +38,7 @@ public class PersonalDataLogTests
         var captured = new CapturingLoggerProvider();
         using var loggers = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Trace).AddProvider(captured));
         using var http = new ConnectorHttpClients(loggers.CreateLogger<ConnectorHttpClients>());
-        var catalog = new ConnectorCatalog(db);
+        var catalog = TestSecrets.Catalog(db);
         var registration = RestSyncEndToEndTests.RegistrationFor(simulator, "sim-pii");
         await catalog.SaveAsync(registration with { QuarantineThreshold = 1 }, None);
         var runner = new SyncRunner(

@@ -25,7 +25,7 @@ public class RegistrationExchangeTests
     public async Task Each_change_of_a_registration_is_logged_once_with_its_actor_and_reason_and_an_unchanged_save_logs_nothing()
     {
         await using var db = await TestDatabase.CreateSchemaAsync("registration_exchange");
-        var catalog = new ConnectorCatalog(db);
+        var catalog = TestSecrets.Catalog(db);
         var connector = SyncHarness.Scripted("rx", "rx") with
         {
             Configuration = JsonSerializer.SerializeToElement(new { feed = "rx", password = "first-secret-value" }),
@@ -75,7 +75,7 @@ public class RegistrationExchangeTests
     public async Task A_change_that_fails_logs_nothing_because_the_entry_is_in_its_transaction()
     {
         await using var db = await TestDatabase.CreateSchemaAsync("registration_exchange_fail");
-        var catalog = new ConnectorCatalog(db);
+        var catalog = TestSecrets.Catalog(db);
         var connector = SyncHarness.Scripted("ry", "ry");
         await catalog.SaveAsync(connector, "ops", null, None);
 

@@ -23,7 +23,7 @@ public sealed class PortalHubFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Db = await TestDatabase.CreateSchemaAsync("portal");
-        Catalog = new ConnectorCatalog(Db);
+        Catalog = TestSecrets.Catalog(Db);
         Hub = HubProcess.Start(Path.GetTempPath(), new Dictionary<string, string>
         {
             ["ConnectionStrings__Hub"] = Db.ConnectionString,

@@ -4,6 +4,7 @@ using Hub.Connectors.Mapping;
 using Hub.Core.Audit;
 using Hub.Core.Store;
 using Hub.Core.Sync;
+using Hub.Tests.Infrastructure;
 using Hub.Worker.Sync;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
@@ -17,7 +18,7 @@ public sealed class SyncHarness(NpgsqlDataSource dataSource, params IConnectorKi
 
     public NpgsqlDataSource DataSource { get; } = dataSource;
 
-    public ConnectorCatalog Catalog { get; } = new(dataSource);
+    public ConnectorCatalog Catalog { get; } = TestSecrets.Catalog(dataSource, kinds);
 
     public SyncLedger Ledger { get; } = new(dataSource, TimeProvider.System);
 

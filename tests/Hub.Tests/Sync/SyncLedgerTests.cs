@@ -32,7 +32,7 @@ public class SyncLedgerTests
     public async Task A_registration_round_trips_and_saving_again_keeps_the_cursor()
     {
         await using var db = await TestDatabase.CreateSchemaAsync("ledger_catalog");
-        var catalog = new ConnectorCatalog(db);
+        var catalog = TestSecrets.Catalog(db);
         var registration = Registration("c1") with { QuarantineThreshold = 0.2, Resilience = new ConnectorResilience { MaxRetries = 7 } };
         await catalog.SaveAsync(registration, None);
         await using (var connection = await db.OpenConnectionAsync())
@@ -58,7 +58,7 @@ public class SyncLedgerTests
     public async Task Only_one_lease_per_connector_exists_at_a_time_and_it_is_released_on_dispose()
     {
         await using var db = await TestDatabase.CreateSchemaAsync("ledger_lock");
-        var catalog = new ConnectorCatalog(db);
+        var catalog = TestSecrets.Catalog(db);
         await catalog.SaveAsync(Registration("c1"), None);
         await catalog.SaveAsync(Registration("c2"), None);
         var ledger = new SyncLedger(db, TimeProvider.System);
@@ -80,21 +80,21 @@ public class SyncLedgerTests
     public async Task A_cursor_moved_by_someone_else_fails_the_move_and_leaves_it_as_it_was()
     {
         await using var db = await TestDatabase.CreateSchemaAsync("ledger_cursor");
-        await new ConnectorCatalog(db).SaveAsync(Registration("c1"), None);
+        await TestSecrets.Catalog(db).SaveAsync(Registration("c1"), None);
         await using var connection = await db.OpenConnectionAsync();
         await SyncLedger.MoveCursorAsync(connection, "c1", null, "a", DateTimeOffset.UtcNow, None);
 
         var e = await Assert.ThrowsAsync<CursorConflictException>(() => SyncLedger.MoveCursorAsync(connection, "c1", null, "b", DateTimeOffset.UtcNow, None));
 
         Assert.Contains("c1", e.Message, StringComparison.Ordinal);
-        Assert.Equal("a", (await new ConnectorCatalog(db).GetAsync("c1", None))!.Cursor);
+        Assert.Equal("a", (await TestSecrets.Catalog(db).GetAsync("c1", None))!.Cursor);
     }
 
     [Fact]
     public async Task A_page_commits_with_the_batch_or_not_at_all()
     {
         await using var db = await TestDatabase.CreateSchemaAsync("ledger_tx");
-        await new ConnectorCatalog(db).SaveAsync(Registration("c1"), None);
+        await TestSecrets.Catalog(db).SaveAsync(Registration("c1"), None);
         var store = Changes.Store(db);
         var batch = new ChangeBatch { Dossiers = [Changes.Change("sys-c1", "D1", 10, NationalStatus.Received)] };
 
@@ -105,19 +105,19 @@ public class SyncLedgerTests
             throw new InvalidOperationException("fail before commit");
         }, None));
         Assert.Null(await store.GetByKeyAsync(new DossierKey("sys-c1", "D1"), None));
-        Assert.Null((await new ConnectorCatalog(db).GetAsync("c1", None))!.Cursor);
+        Assert.Null((await TestSecrets.Catalog(db).GetAsync("c1", None))!.Cursor);
 
         await store.WriteAsync(batch, (connection, result, ct) =>
             SyncLedger.MoveCursorAsync(connection, "c1", null, "after-page-1", DateTimeOffset.UtcNow, ct), None);
         Assert.NotNull(await store.GetByKeyAsync(new DossierKey("sys-c1", "D1"), None));
-        Assert.Equal("after-page-1", (await new ConnectorCatalog(db).GetAsync("c1", None))!.Cursor);
+        Assert.Equal("after-page-1", (await TestSecrets.Catalog(db).GetAsync("c1", None))!.Cursor);
     }
 
     [Fact]
     public async Task The_same_bad_record_resent_is_kept_once_and_counted()
     {
         await using var db = await TestDatabase.CreateSchemaAsync("ledger_quarantine");
-        await new ConnectorCatalog(db).SaveAsync(Registration("c1"), None);
+        await TestSecrets.Catalog(db).SaveAsync(Registration("c1"), None);
         var ledger = new SyncLedger(db, TimeProvider.System);
         long runId;
         await using (var lease = await ledger.TryAcquireAsync("c1", None))
@@ -142,7 +142,7 @@ public class SyncLedgerTests
     public async Task A_run_left_running_by_a_dead_process_is_marked_abandoned_by_the_next_run()
     {
         await using var db = await TestDatabase.CreateSchemaAsync("ledger_abandoned");
-        await new ConnectorCatalog(db).SaveAsync(Registration("c1"), None);
+        await TestSecrets.Catalog(db).SaveAsync(Registration("c1"), None);
         var ledger = new SyncLedger(db, TimeProvider.System);
         long first, second;
         await using (var lease = await ledger.TryAcquireAsync("c1", None))

@@ -40,7 +40,7 @@ public sealed class WebhookHub : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Db = await TestDatabase.CreateSchemaAsync("webhook");
-        Catalog = new ConnectorCatalog(Db);
+        Catalog = TestSecrets.Catalog(Db);
         _work = Directory.CreateTempSubdirectory("hub-webhook-").FullName;
         var connectors = Directory.CreateDirectory(Path.Combine(_work, "connectors")).FullName;
         var file = new JsonObject

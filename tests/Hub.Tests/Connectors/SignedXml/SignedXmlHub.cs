@@ -32,7 +32,7 @@ public sealed class SignedXmlHub : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Db = await TestDatabase.CreateSchemaAsync("signedxml");
-        Catalog = new ConnectorCatalog(Db);
+        Catalog = TestSecrets.Catalog(Db);
         _work = Directory.CreateTempSubdirectory("hub-signed-xml-").FullName;
         Process = HubProcess.Start(_work, new Dictionary<string, string>
         {
