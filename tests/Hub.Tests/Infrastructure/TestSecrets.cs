@@ -9,9 +9,9 @@ namespace Hub.Tests.Infrastructure;
 /// <summary>Connector secrets and catalogs over a test schema's own key ring, as the hub process builds them.</summary>
 public static class TestSecrets
 {
-    /// <summary>The built-in kinds, whose schemas say which settings are secrets.</summary>
+    /// <summary>The built-in kinds and the tests' scripted one, whose schemas say which settings are secrets.</summary>
     public static IConnectorKind[] BuiltInKinds() =>
-        [new RestPullConnectorKind(), new NationalPortalConnectorKind(), new JsonWebhookConnectorKind(), new SignedXmlConnectorKind()];
+        [new RestPullConnectorKind(), new NationalPortalConnectorKind(), new JsonWebhookConnectorKind(), new SignedXmlConnectorKind(), new Sync.ScriptedPullKind()];
 
     /// <summary>Secrets over the key ring in <paramref name="db"/>: the built-in kinds and <paramref name="more"/>.</summary>
     public static ConnectorSecrets For(NpgsqlDataSource db, params IConnectorKind[] more) =>
