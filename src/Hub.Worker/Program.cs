@@ -27,11 +27,13 @@ builder.Services.AddDossiersApi();
 builder.Services.AddConnectorsApi();
 builder.Services.AddNationalPortalAdapter();
 builder.Services.AddExchangeApi();
+builder.Services.AddHubOpenApi();
 
 var app = builder.Build();
 
 app.UseExceptionHandler();
 app.UseStatusCodePages();
+app.UseHubApiDocs();
 app.UseAuthentication();
 app.UseAuthorization();
 app.MapHealthApi();
@@ -42,6 +44,7 @@ app.MapWebhookApi();
 app.MapSignedXmlApi();
 app.MapExchangeApi();
 app.MapIdentityApi();
+app.MapHubOpenApi();
 
 try
 {
