@@ -1,7 +1,7 @@
+using Hub.Core.Audit;
 using Hub.Core.Postgres;
 using Hub.Worker.Audit;
 using Hub.Worker.Api;
-using Hub.Worker.Cli;
 using Hub.Worker.Database;
 using Hub.Worker.Identity;
 using Hub.Worker.Plugins;
