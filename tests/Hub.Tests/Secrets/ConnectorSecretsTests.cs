@@ -299,6 +299,7 @@ public class ConnectorSecretsTests
                 }
 
                 secrets.AssertAbsent(first.Output, "the hub's log");
+                Assert.DoesNotContain("error occurred while reading the key ring", first.Output, StringComparison.OrdinalIgnoreCase);
             }
 
             // (d) A second process over the same database (the first one stopped, so the run is the second's) decrypts
