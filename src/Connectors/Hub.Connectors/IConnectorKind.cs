@@ -18,7 +18,9 @@ public interface IConnectorKind
 
     /// <summary>
     /// JSON Schema (draft-07) of the kind's configuration. Properties holding secrets (passwords, client secrets,
-    /// API keys, HMAC keys) are marked with <c>"x-secret": true</c>; the hub never logs or returns their values.
+    /// API keys, HMAC keys) are marked with <c>"x-secret": true</c> (on the property, or on <c>additionalProperties</c> for
+    /// every value of a map): the hub stores their values encrypted, hands them to the kind decrypted in
+    /// <see cref="ConnectorContext.Configuration"/>, and never logs or returns them.
     /// </summary>
     string ConfigurationSchema { get; }
 }
