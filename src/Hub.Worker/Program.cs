@@ -37,6 +37,7 @@ app.UseAuthorization();
 app.MapHealthApi();
 app.MapDossiersApi();
 app.MapConnectorsApi();
+app.MapConnectorRegistrationApi();
 app.MapNationalPortalAdapterApi();
 app.MapWebhookApi();
 app.MapSignedXmlApi();
