@@ -388,7 +388,7 @@ public sealed partial class ConnectorValidation(ConnectorKinds kinds)
     }
 
     /// <summary>Turns a mapping compiler message (<c>Dossier.DueAt: …</c>, <c>StatusCodes['9'] is 11: …</c>) into a field error.</summary>
-    internal static FieldError MappingError(string message)
+    public static FieldError MappingError(string message)
     {
         var match = MappingHead().Match(message);
         if (!match.Success)

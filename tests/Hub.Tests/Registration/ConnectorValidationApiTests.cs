@@ -142,7 +142,7 @@ public sealed class ConnectorValidationApiTests(RegistrationApiHub hub) : IClass
         { "bad date format of a step field", "mapping.steps.fields.Deadline", "{ \"path\": \"deadline\", \"dateFormats\": [\"HH:mm\"] }", "mapping.steps.fields.Deadline.dateFormats.0", "does not hold a whole date" },
         { "bad connector id", "id", "\"H56 Rest\"", "id", "'H56 Rest' is not a valid connector id" },
         { "display name missing", "displayName", null, "displayName", "is missing" },
-        { "kind's own check: lookback beyond 7 days", "configuration.cursor.lookback", "\"8.00:00:00\"", "configuration.cursor.lookback", "" },
+        { "kind's own check: lookback beyond 7 days", "configuration.cursor.lookback", "\"8.00:00:00\"", "configuration.cursor.lookback", "between 00:00:00 and 7.00:00:00" },
     };
 
     [Theory]
