@@ -32,6 +32,23 @@ ensure_xmlsec1() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends xmlsec1
 }
 
+# Node.js and npm (Debian's nodejs and npm when missing), then the OpenAPI validators the tests run, from the lock file.
+ensure_openapi_validator() {
+  if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    echo "node/npm not found; installing Debian's 'nodejs' and 'npm' packages (the OpenAPI document is checked by npm validators)" >&2
+    local sudo=""
+    if [ "$(id -u)" -ne 0 ]; then
+      if command -v sudo >/dev/null 2>&1; then sudo="sudo"; else
+        echo "error: install Node.js first: apt-get install nodejs npm (needs root)" >&2
+        return 1
+      fi
+    fi
+    $sudo apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends nodejs npm
+  fi
+  npm ci --prefix tools/openapi-validator --no-audit --no-fund --loglevel=error
+}
+
 ensure_dotnet() {
   if ! command -v dotnet >/dev/null 2>&1; then
     echo "error: the .NET SDK (version in global.json) is needed: https://dot.net" >&2

@@ -1,7 +1,7 @@
+using Hub.Core.Audit;
 using Hub.Core.Postgres;
 using Hub.Worker.Audit;
 using Hub.Worker.Api;
-using Hub.Worker.Cli;
 using Hub.Worker.Database;
 using Hub.Worker.Identity;
 using Hub.Worker.Plugins;
@@ -27,11 +27,13 @@ builder.Services.AddDossiersApi();
 builder.Services.AddConnectorsApi();
 builder.Services.AddNationalPortalAdapter();
 builder.Services.AddExchangeApi();
+builder.Services.AddHubOpenApi();
 
 var app = builder.Build();
 
 app.UseExceptionHandler();
 app.UseStatusCodePages();
+app.UseHubApiDocs();
 app.UseAuthentication();
 app.UseAuthorization();
 app.MapHealthApi();
@@ -43,6 +45,7 @@ app.MapWebhookApi();
 app.MapSignedXmlApi();
 app.MapExchangeApi();
 app.MapIdentityApi();
+app.MapHubOpenApi();
 
 try
 {

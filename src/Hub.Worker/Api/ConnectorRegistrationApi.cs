@@ -13,8 +13,13 @@ public static class ConnectorRegistrationApi
 {
     public static WebApplication MapConnectorRegistrationApi(this WebApplication app)
     {
-        app.MapGet("/api/connector-kinds", ListKinds).RequireAuthorization(HubPolicies.Connectors);
-        app.MapPost("/api/connectors/validate", Validate).RequireAuthorization(HubPolicies.Connectors);
+        app.MapGet("/api/connector-kinds", ListKinds)
+            .RequireAuthorization(HubPolicies.Connectors)
+            .WithSummary("The connector kinds with the JSON Schema of their configuration (secrets writeOnly).");
+        app.MapPost("/api/connectors/validate", Validate)
+            .RequireAuthorization(HubPolicies.Connectors)
+            .WithSummary("Checks a connector registration field by field; stores nothing.")
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
         return app;
     }
 

@@ -160,6 +160,33 @@ public sealed class IdentityApiTests(IdentityApiHub hub) : IClassFixture<Identit
     }
 
     [Fact]
+    public async Task An_admin_lists_principals_changes_roles_and_disables_one_whose_keys_then_stop()
+    {
+        var id = "chg-" + Tag();
+        var key = await PrincipalWithKeyAsync(id, [new { role = "province-admin", agency = "H56" }]);
+        using var admin = hub.As(IdentityApiHub.BootstrapKey);
+        using var client = hub.As(key);
+
+        var list = await admin.GetFromJsonAsync<JsonElement>("/api/principals");
+        using var roles = await admin.PutAsJsonAsync($"/api/principals/{id}/roles", new { roles = new[] { new { role = "auditor" } }, reason = "moved to inspection" });
+        using var badRoles = await admin.PutAsJsonAsync($"/api/principals/{id}/roles", new { roles = Array.Empty<object>() });
+        var me = await client.GetFromJsonAsync<JsonElement>("/api/me");
+        using var noReason = await admin.PostAsync($"/api/principals/{id}/disable", null);
+        using var disable = await admin.PostAsync($"/api/principals/{id}/disable?reason=left", null);
+        using var after = await client.GetAsync("/api/me");
+        using var unknown = await admin.PostAsync("/api/principals/nobody-here/disable?reason=x", null);
+
+        Assert.Contains(list.EnumerateArray(), p => p.GetProperty("id").GetString() == id);
+        Assert.Equal(HttpStatusCode.OK, roles.StatusCode);
+        Assert.Contains("at least one role", (await ProblemAsync(badRoles, HttpStatusCode.BadRequest)).GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal("auditor", Assert.Single(me.GetProperty("roles").EnumerateArray()).GetProperty("role").GetString());
+        await ProblemAsync(noReason, HttpStatusCode.BadRequest);
+        Assert.Equal(HttpStatusCode.OK, disable.StatusCode);
+        Assert.Contains($"principal '{id}' is disabled", (await ProblemAsync(after, HttpStatusCode.Unauthorized)).GetProperty("detail").GetString(), StringComparison.Ordinal);
+        await ProblemAsync(unknown, HttpStatusCode.NotFound);
+    }
+
+    [Fact]
     public async Task Changes_are_logged_with_the_admin_who_made_them()
     {
         var id = "log-" + Tag();

@@ -1,9 +1,8 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using Hub.Core.Audit;
 
-namespace Hub.Worker.Cli;
+namespace Hub.Core.Audit;
 
 /// <summary>
 /// <c>Hub.Worker evidence verify &lt;bundle.xml&gt; --certificate &lt;hub-cert.pem&gt;</c>: verifies an evidence bundle
