@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Hub.Connectors;
 using Hub.Connectors.BuiltIn;
+using Hub.Tests.Infrastructure;
 using Hub.Worker.Sync;
 
 namespace Hub.Tests.Registration;
@@ -16,22 +17,11 @@ public sealed class ConnectorFileValidationTests : IDisposable
     public void Dispose() => _folder.Delete(recursive: true);
 
     private static string Simulator(string name) =>
-        File.ReadAllText(Path.Combine(RepositoryRoot(), "src", "Hub.Simulator", "Connectors", name))
+        File.ReadAllText(Path.Combine(RepoRoot.Path, "src", "Hub.Simulator", "Connectors", name))
             .Replace("{{baseUrl}}", "http://127.0.0.1:9", StringComparison.Ordinal)
             .Replace("{{sourceSystem}}", "h57-files", StringComparison.Ordinal)
             .Replace("{{username}}", "h57", StringComparison.Ordinal)
             .Replace("{{password}}", "a-password", StringComparison.Ordinal);
-
-    private static string RepositoryRoot()
-    {
-        var folder = new DirectoryInfo(AppContext.BaseDirectory);
-        while (folder is not null && !File.Exists(Path.Combine(folder.FullName, "Hub.sln")))
-        {
-            folder = folder.Parent;
-        }
-
-        return folder!.FullName;
-    }
 
     private string Write(string json)
     {

@@ -67,23 +67,12 @@ public sealed class ConnectorValidationApiTests(RegistrationApiHub hub) : IClass
     /// <summary>The simulator's registration file, as a province writes one, with an address and a source system filled in.</summary>
     private static JsonObject ValidRegistration(string? id = null)
     {
-        var text = File.ReadAllText(Path.Combine(RepositoryRoot(), "src", "Hub.Simulator", "Connectors", "vendor-rest.connector.json"))
+        var text = File.ReadAllText(Path.Combine(RepoRoot.Path, "src", "Hub.Simulator", "Connectors", "vendor-rest.connector.json"))
             .Replace("{{baseUrl}}", "http://127.0.0.1:9/igate", StringComparison.Ordinal)
             .Replace("{{sourceSystem}}", "h56-valid", StringComparison.Ordinal);
         var registration = JsonNode.Parse(text)!.AsObject();
         registration["id"] = id ?? "h56-valid-" + Guid.NewGuid().ToString("N")[..8];
         return registration;
-    }
-
-    private static string RepositoryRoot()
-    {
-        var folder = new DirectoryInfo(AppContext.BaseDirectory);
-        while (folder is not null && !File.Exists(Path.Combine(folder.FullName, "Hub.sln")))
-        {
-            folder = folder.Parent;
-        }
-
-        return folder?.FullName ?? throw new InvalidOperationException("Hub.sln not found above " + AppContext.BaseDirectory);
     }
 
     /// <summary>Sets (or with <c>null</c> removes) the value at a dotted path of the registration.</summary>
