@@ -20,6 +20,7 @@ var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = ar
 builder.AddHubDatabase();
 builder.AddExchangeLog();
 builder.AddHubIdentity();
+builder.AddHubRateLimits();
 builder.AddHubSync();
 builder.Services.AddProblemDetails();
 builder.Services.AddHubHealthChecks();
@@ -35,6 +36,7 @@ app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseHubApiDocs();
 app.UseAuthentication();
+app.UseRateLimiter();
 app.UseAuthorization();
 app.MapHealthApi();
 app.MapDossiersApi();
