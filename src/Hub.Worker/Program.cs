@@ -42,6 +42,7 @@ app.UseAuthorization();
 app.MapHealthApi();
 app.MapDossiersApi();
 app.MapConnectorsApi();
+app.MapConnectorRegistrationApi();
 app.MapNationalPortalAdapterApi();
 app.MapWebhookApi();
 app.MapSignedXmlApi();

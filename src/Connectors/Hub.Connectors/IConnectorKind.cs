@@ -23,6 +23,15 @@ public interface IConnectorKind
     /// <see cref="ConnectorContext.Configuration"/>, and never logs or returns them.
     /// </summary>
     string ConfigurationSchema { get; }
+
+    /// <summary>
+    /// Checks a configuration that is valid against <see cref="ConfigurationSchema"/> for what a schema cannot say
+    /// (URLs that must join, time zones, formats, certificates), without creating a source or receiver and without any
+    /// call outside the process. Used to validate a registration before anything is stored.
+    /// </summary>
+    /// <returns>Every problem found, each as <c>path: what is wrong</c> with the dotted path in the configuration (for
+    /// example <c>cursor.lookback: must be at most 7 days</c>); empty when the configuration is usable. Never a secret's value.</returns>
+    IReadOnlyList<string> CheckConfiguration(JsonElement configuration) => [];
 }
 
 /// <summary>A kind whose connectors pull changes from the source on a schedule.</summary>

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Claims;
 using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.Authorization;
 
 namespace Hub.Worker.Api;
 
@@ -12,13 +13,14 @@ public sealed class RateLimitOptions
     /// <summary>Requests per minute of one authenticated principal (all its keys together).</summary>
     public int PermitsPerMinute { get; set; } = 600;
 
-    /// <summary>Requests per minute from one address without a principal: pushes signed by their own means, refused keys.</summary>
+    /// <summary>Requests per minute from one address without a principal: missing or refused keys, portal log-ins.</summary>
     public int AnonymousPermitsPerMinute { get; set; } = 1200;
 }
 
 /// <summary>
-/// One fixed window per principal, and per remote address for calls without one, so that one caller cannot crowd out the
-/// others; health checks are never limited. A refused call gets 429 with problem details and <c>Retry-After</c>.
+/// One fixed window per principal, and per remote address for calls without one (missing or refused keys, portal
+/// log-ins), so that one caller cannot crowd out the others or guess keys; health checks and signed pushes are not
+/// limited here. A refused call gets 429 with problem details and <c>Retry-After</c>.
 /// </summary>
 public static class RateLimits
 {
@@ -34,9 +36,12 @@ public static class RateLimits
         {
             o.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(http =>
             {
-                if (http.Request.Path.StartsWithSegments("/health"))
+                // Health checks, and pushes that prove who sends them by their own means (a province back-filling
+                // sends thousands a minute from one address), are not limited here; log-ins to the portal adapter are.
+                var open = http.GetEndpoint()?.Metadata.GetMetadata<IAllowAnonymous>() is not null;
+                if (http.Request.Path.StartsWithSegments("/health") || (open && !http.Request.Path.StartsWithSegments("/portal/login")))
                 {
-                    return RateLimitPartition.GetNoLimiter("health");
+                    return RateLimitPartition.GetNoLimiter("unlimited");
                 }
 
                 var (key, permits) = http.User.FindFirstValue(ClaimTypes.NameIdentifier) is { } principal

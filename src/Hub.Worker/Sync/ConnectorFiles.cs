@@ -27,7 +27,7 @@ public sealed partial class ConnectorFiles(IOptions<ConnectorFilesOptions> optio
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var catalog = services.GetRequiredService<ConnectorCatalog>();
-        var kinds = services.GetRequiredService<ConnectorKinds>();
+        var validation = new ConnectorValidation(services.GetRequiredService<ConnectorKinds>());
         var folder = options.Value.Directory;
         if (string.IsNullOrWhiteSpace(folder))
         {
@@ -41,13 +41,7 @@ public sealed partial class ConnectorFiles(IOptions<ConnectorFilesOptions> optio
 
         foreach (var file in Directory.EnumerateFiles(folder, "*.json").Order(StringComparer.Ordinal))
         {
-            var registration = Read(file);
-            if (kinds.Find(registration.Kind) is null)
-            {
-                throw new InvalidOperationException(
-                    $"Connector file '{file}': kind '{registration.Kind}' is unknown; known kinds: {string.Join(", ", kinds.All.Select(k => k.Name).Order(StringComparer.Ordinal))}.");
-            }
-
+            var registration = Read(file, validation);
             // The file is the actor: whoever wrote it is known to the deployment, not to the hub.
             var actions = await catalog.SaveAsync(registration, "file:" + Path.GetFullPath(file), null, cancellationToken);
             LogRegistered(logger, registration.Id, registration.Kind, Path.GetFileName(file), actions.Count == 0 ? "unchanged" : string.Join(", ", actions));
@@ -57,7 +51,7 @@ public sealed partial class ConnectorFiles(IOptions<ConnectorFilesOptions> optio
     /// <inheritdoc/>
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    /// <summary>Reads one registration file.</summary>
+    /// <summary>Reads one registration file, with no check beyond its JSON form (tests that build registrations from files).</summary>
     /// <exception cref="InvalidOperationException">The file is not a valid registration; the message names the file and the problem.</exception>
     public static ConnectorRegistration Read(string file)
     {
@@ -69,6 +63,35 @@ public sealed partial class ConnectorFiles(IOptions<ConnectorFilesOptions> optio
         catch (JsonException e)
         {
             throw new InvalidOperationException($"Connector file '{file}' is not a valid registration: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Reads one registration file and checks it as <c>POST /api/connectors/validate</c> does.</summary>
+    /// <exception cref="InvalidOperationException">The file is not a valid registration; the message names the file and every problem with its field.</exception>
+    public static ConnectorRegistration Read(string file, ConnectorValidation validation)
+    {
+        ArgumentNullException.ThrowIfNull(validation);
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(File.ReadAllText(file));
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidOperationException($"Connector file '{file}' is not JSON: {e.Message}", e);
+        }
+
+        using (document)
+        {
+            var errors = validation.Validate(document.RootElement, out var registration);
+            if (errors.Count > 0 || registration is null)
+            {
+                throw new InvalidOperationException(
+                    $"Connector file '{file}' is not a valid registration ({errors.Count} problem(s)):"
+                    + string.Concat(errors.Select(e => $"\n- {e.Field}: {e.Problem}; expected {e.Expected}")));
+            }
+
+            return registration;
         }
     }
 

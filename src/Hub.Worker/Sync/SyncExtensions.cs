@@ -21,6 +21,7 @@ public static class SyncExtensions
         // The built-in kinds and those of the plugins folder (src/Hub.Worker/Plugins), loaded with the kinds at start-up.
         builder.AddConnectorPlugins();
         builder.Services.AddSingleton(sp => new ConnectorKinds(sp.GetServices<IConnectorKind>().Concat(sp.GetRequiredService<ConnectorPlugins>().Kinds)));
+        builder.Services.AddSingleton<ConnectorValidation>();
         builder.Services.AddSingleton<RecordIngest>();
         builder.Services.AddSingleton<SyncRunner>();
         builder.Services.AddOptions<ConnectorFilesOptions>()

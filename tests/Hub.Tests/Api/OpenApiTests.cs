@@ -44,6 +44,8 @@ public sealed class OpenApiTests(OpenApiHub hub) : IClassFixture<OpenApiHub>
     /// </summary>
     private static readonly Dictionary<string, string> TestedBy = new()
     {
+        ["GET /api/connector-kinds"] = "ConnectorValidationApiTests.Kinds_are_listed_with_their_configuration_schema_and_secrets_marked_write_only",
+        ["POST /api/connectors/validate"] = "ConnectorValidationApiTests.Bad_registration_is_answered_422_naming_the_field_and_the_problem",
         ["GET /api/connectors"] = "ConnectorsApiTests.Operators_see_connectors_their_runs_and_quarantined_records_with_reasons_but_no_secret_or_payload",
         ["GET /api/connectors/{id}/runs"] = "ConnectorsApiTests.Operators_see_connectors_their_runs_and_quarantined_records_with_reasons_but_no_secret_or_payload",
         ["GET /api/connectors/{id}/quarantine"] = "ConnectorsApiTests.Operators_see_connectors_their_runs_and_quarantined_records_with_reasons_but_no_secret_or_payload",

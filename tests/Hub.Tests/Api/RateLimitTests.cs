@@ -10,7 +10,7 @@ namespace Hub.Tests.Api;
 public class RateLimitTests
 {
     [Fact]
-    public async Task A_principal_over_its_limit_gets_429_with_retry_after_while_others_and_health_go_on()
+    public async Task A_principal_over_its_limit_gets_429_with_retry_after_while_others_health_and_signed_pushes_go_on_and_keyless_calls_are_limited_by_address()
     {
         await using var db = await TestDatabase.CreateSchemaAsync("rate_limits");
         var work = Directory.CreateTempSubdirectory("hub-limits-").FullName;
@@ -20,6 +20,7 @@ public class RateLimitTests
             {
                 ["ConnectionStrings__Hub"] = db.ConnectionString,
                 ["Hub__Limits__PermitsPerMinute"] = "5",
+                ["Hub__Limits__AnonymousPermitsPerMinute"] = "3",
             });
             await hub.WaitReadyAsync(TimeSpan.FromSeconds(90));
             using var admin = new HttpClient { BaseAddress = hub.BaseAddress };
@@ -39,6 +40,16 @@ public class RateLimitTests
 
             using var other = await admin.GetAsync("/api/me");
             using var health = await hub.Client.GetAsync("/health/ready");
+            using var anonymous = new HttpClient { BaseAddress = hub.BaseAddress };
+            var guesses = new List<HttpStatusCode>();
+            var pushes = new List<HttpStatusCode>();
+            for (var i = 0; i < 5; i++)
+            {
+                using var guess = await anonymous.GetAsync("/api/me");
+                guesses.Add(guess.StatusCode);
+                using var push = await anonymous.PostAsync("/api/connectors/none/webhook", new StringContent("{}"));
+                pushes.Add(push.StatusCode);
+            }
 
             Assert.Equal(Enumerable.Repeat(HttpStatusCode.OK, 5), statuses.Take(5));
             Assert.Equal(Enumerable.Repeat(HttpStatusCode.TooManyRequests, 2), statuses.Skip(5));
@@ -48,6 +59,9 @@ public class RateLimitTests
             Assert.True(int.Parse(refused.Headers.GetValues("Retry-After").Single(), System.Globalization.CultureInfo.InvariantCulture) is > 0 and <= 60);
             Assert.Equal(HttpStatusCode.OK, other.StatusCode);
             Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+            // Calls without a key are limited by address; signed pushes are not (they reach their own checks).
+            Assert.Equal([.. Enumerable.Repeat(HttpStatusCode.Unauthorized, 3), .. Enumerable.Repeat(HttpStatusCode.TooManyRequests, 2)], guesses);
+            Assert.All(pushes, p => Assert.Equal(HttpStatusCode.NotFound, p));
         }
         finally
         {

@@ -109,6 +109,29 @@ public sealed class CliTests(WebhookHub hub) : IDisposable
     }
 
     [Fact]
+    public async Task Validate_says_valid_for_a_good_file_and_lists_every_field_of_a_bad_one_with_exit_code_1()
+    {
+        var key = await KeyFileAsync("validate.key", hub.Process.Client.DefaultRequestHeaders.Authorization!.Parameter!);
+        var good = (await File.ReadAllTextAsync(Path.Combine(RepoRoot.Path, "src", "Hub.Simulator", "Connectors", "vendor-rest.connector.json")))
+            .Replace("{{baseUrl}}", "http://127.0.0.1:9", StringComparison.Ordinal)
+            .Replace("{{sourceSystem}}", "cli-validate", StringComparison.Ordinal);
+        var bad = good
+            .Replace("\"clientSecret\": \"simulator-secret\"", "\"scope\": \"dossiers\"", StringComparison.Ordinal)
+            .Replace("\"9\": 7 }", "\"9\": 7, \"99\": 11 }", StringComparison.Ordinal);
+        await File.WriteAllTextAsync(Path.Combine(_work, "good.json"), good);
+        await File.WriteAllTextAsync(Path.Combine(_work, "bad.json"), bad);
+
+        var valid = await HubAsync(key, "connector", "validate", Path.Combine(_work, "good.json"));
+        var invalid = await HubAsync(key, "connector", "validate", Path.Combine(_work, "bad.json"));
+
+        Assert.True(valid.Code == 0, valid.Output + valid.Error);
+        Assert.Contains("valid", valid.Output, StringComparison.Ordinal);
+        Assert.True(invalid.Code == 1, invalid.Output + invalid.Error);
+        Assert.Contains("configuration.auth.clientSecret: is missing (a secret)", invalid.Error, StringComparison.Ordinal);
+        Assert.Contains("mapping.statusCodes.99: ", invalid.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Bad_usage_a_missing_key_an_unreachable_hub_and_an_unreadable_file_each_get_their_exit_code_and_message()
     {
         var key = await KeyFileAsync("k.key", hub.Process.Client.DefaultRequestHeaders.Authorization!.Parameter!);

@@ -33,6 +33,10 @@ public sealed class NationalPortalConnectorKind : IPushConnectorKind
     public string ConfigurationSchema => Schema.Value;
 
     /// <inheritdoc />
+    public IReadOnlyList<string> CheckConfiguration(System.Text.Json.JsonElement configuration) =>
+        ConfigurationProblems.Of(NationalPortalSettings.Parse, configuration);
+
+    /// <inheritdoc />
     public IPushReceiver CreateReceiver(ConnectorContext context) => Create(context.Configuration);
 
     /// <summary>The receiver of a connector with this configuration.</summary>

@@ -31,6 +31,10 @@ public sealed class RestPullConnectorKind : IPullConnectorKind
     public string ConfigurationSchema => Schema.Value;
 
     /// <inheritdoc />
+    public IReadOnlyList<string> CheckConfiguration(System.Text.Json.JsonElement configuration) =>
+        ConfigurationProblems.Of(RestPull.RestPullSettings.Parse, configuration);
+
+    /// <inheritdoc />
     public IPullSource CreateSource(ConnectorContext context) =>
         new RestPullSource(context, RestPullSettings.Parse(context.Configuration));
 }

@@ -30,6 +30,10 @@ public sealed class JsonWebhookConnectorKind : IPushConnectorKind
     /// <inheritdoc />
     public string ConfigurationSchema => Schema.Value;
 
+    /// <inheritdoc />
+    public IReadOnlyList<string> CheckConfiguration(System.Text.Json.JsonElement configuration) =>
+        ConfigurationProblems.Of(JsonWebhookSettings.Parse, configuration);
+
     /// <summary>Creates the receiver of one connector.</summary>
     /// <exception cref="ConnectorException">The configuration is unusable; the message lists every problem (<see cref="FailureSide.Configuration"/>).</exception>
     public JsonWebhookReceiver CreateReceiver(ConnectorContext context)
