@@ -365,7 +365,7 @@ public sealed partial class IdentityStore(NpgsqlDataSource dataSource, TimeProvi
             {
                 problems.Add($"role '{grant.Role}' is not one of {string.Join(", ", Roles.All)}");
             }
-            else if (grant.Role == Roles.ProvinceAdmin && !AgencyCode().IsMatch(grant.AgencyCode ?? ""))
+            else if (grant.Role == Roles.ProvinceAdmin && !AgencyCodes.IsValid(grant.AgencyCode))
             {
                 problems.Add($"a {Roles.ProvinceAdmin} grant needs an agency code (up to 35 characters, dot-separated groups of digits and capitals, e.g. H56 or G09.20); got '{grant.AgencyCode}'");
             }
@@ -457,8 +457,6 @@ public sealed partial class IdentityStore(NpgsqlDataSource dataSource, TimeProvi
     [GeneratedRegex("^[a-z0-9][a-z0-9._@-]{0,99}$", RegexOptions.CultureInvariant)]
     private static partial Regex PrincipalId();
 
-    [GeneratedRegex("^(?=.{1,35}$)[0-9A-Z]+(\\.[0-9A-Z]+)*$", RegexOptions.CultureInvariant)]
-    private static partial Regex AgencyCode();
 }
 
 /// <summary>Why an identity change was refused.</summary>

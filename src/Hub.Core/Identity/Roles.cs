@@ -37,7 +37,37 @@ public sealed record Principal(string Id, string DisplayName, IReadOnlyList<Role
     /// <summary>The agencies it is a province-admin of.</summary>
     public IReadOnlyList<string> Agencies => [.. Grants.Where(g => g.Role == Roles.ProvinceAdmin).Select(g => g.AgencyCode!).Distinct(StringComparer.Ordinal)];
 
-    /// <summary>Whether it may maintain the connectors of <paramref name="agencyCode"/>: as an operator, or as that agency's province-admin.</summary>
-    public bool MayManageAgency(string agencyCode) =>
-        Has(Roles.Operator) || Grants.Any(g => g.Role == Roles.ProvinceAdmin && string.Equals(g.AgencyCode, agencyCode, StringComparison.Ordinal));
+    /// <summary>
+    /// Whether it may maintain the connectors of <paramref name="agencyCode"/>: as an operator, or as a province-admin of
+    /// that agency or of an agency above it (<see cref="AgencyCodes.Covers"/>). Central connectors (no agency) are the
+    /// operators' only.
+    /// </summary>
+    public bool MayManageAgency(string? agencyCode) =>
+        Has(Roles.Operator)
+        || (agencyCode is not null && Grants.Any(g => g.Role == Roles.ProvinceAdmin && g.AgencyCode is not null && AgencyCodes.Covers(g.AgencyCode, agencyCode)));
+}
+
+/// <summary>Agency codes (mã định danh điện tử, Decision 20/2020): up to 35 characters, dot-separated groups, e.g. <c>H56</c>, <c>G09.20</c>.</summary>
+public static partial class AgencyCodes
+{
+    /// <summary>What a valid code looks like, for error messages.</summary>
+    public const string Expected = "an agency code: up to 35 characters, dot-separated groups of digits and capitals, e.g. H56 or G09.20";
+
+    /// <summary>Whether <paramref name="code"/> is a well-formed agency code.</summary>
+    public static bool IsValid(string? code) => code is not null && Pattern().IsMatch(code);
+
+    /// <summary>
+    /// Whether a grant for <paramref name="granted"/> covers <paramref name="code"/>: the same agency, or one of its units
+    /// (<c>H56</c> covers <c>H56.10</c>; <c>H56</c> does not cover <c>H567</c>).
+    /// </summary>
+    public static bool Covers(string granted, string code)
+    {
+        ArgumentNullException.ThrowIfNull(granted);
+        ArgumentNullException.ThrowIfNull(code);
+        return string.Equals(granted, code, StringComparison.Ordinal)
+            || (code.Length > granted.Length && code[granted.Length] == '.' && code.StartsWith(granted, StringComparison.Ordinal));
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex("^(?=.{1,35}$)[0-9A-Z]+(\\.[0-9A-Z]+)*$", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    private static partial System.Text.RegularExpressions.Regex Pattern();
 }

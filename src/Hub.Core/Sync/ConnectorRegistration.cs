@@ -21,6 +21,12 @@ public sealed record ConnectorRegistration
     /// <summary>A name for people.</summary>
     public required string DisplayName { get; init; }
 
+    /// <summary>
+    /// The agency (province or ministry code, for example <c>H56</c> or <c>G09.20</c>) that owns the connector: its
+    /// province-admins maintain it. <c>null</c>: a central connector, maintained by operators only.
+    /// </summary>
+    public string? Agency { get; init; }
+
     /// <summary>The kind's configuration, secrets included.</summary>
     public required JsonElement Configuration { get; init; }
 

@@ -29,7 +29,7 @@ public sealed record FieldError(string Field, string Problem, string Expected);
 public sealed partial class ConnectorValidation(ConnectorKinds kinds)
 {
     private static readonly string[] KnownProperties =
-        ["id", "kind", "sourceSystem", "displayName", "configuration", "mapping", "schedule", "timeZone", "resilience", "quarantineThreshold", "active"];
+        ["id", "kind", "sourceSystem", "displayName", "agency", "configuration", "mapping", "schedule", "timeZone", "resilience", "quarantineThreshold", "active"];
 
     private readonly ConcurrentDictionary<string, JsonSchema?> _schemas = new(StringComparer.Ordinal);
 
@@ -60,6 +60,7 @@ public sealed partial class ConnectorValidation(ConnectorKinds kinds)
 
         RequiredString(body, "sourceSystem", errors, "the hub's id of the source system, for example h56-vnpt");
         RequiredString(body, "displayName", errors, "a name for people");
+        CheckAgency(body, errors);
         var kindName = RequiredString(body, "kind", errors, "the name of a connector kind: " + KindNames());
         var kind = kindName is null ? null : kinds.Find(kindName);
         if (kindName is not null && kind is null)
@@ -97,6 +98,23 @@ public sealed partial class ConnectorValidation(ConnectorKinds kinds)
         catch (JsonException)
         {
             return null;
+        }
+    }
+
+    private static void CheckAgency(JsonElement body, List<FieldError> errors)
+    {
+        if (!body.TryGetProperty("agency", out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return;
+        }
+
+        if (value.ValueKind != JsonValueKind.String)
+        {
+            errors.Add(new("agency", $"is {Describe(value.ValueKind)}, not a string", Hub.Core.Identity.AgencyCodes.Expected));
+        }
+        else if (!Hub.Core.Identity.AgencyCodes.IsValid(value.GetString()))
+        {
+            errors.Add(new("agency", $"'{value.GetString()}' is not an agency code", Hub.Core.Identity.AgencyCodes.Expected));
         }
     }
 
