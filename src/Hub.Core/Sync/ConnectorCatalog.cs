@@ -17,7 +17,7 @@ namespace Hub.Core.Sync;
 /// The secret settings of configurations (those the kind's schema marks <c>x-secret</c>) are stored encrypted by
 /// <see cref="ConnectorSecrets"/> and decrypted when a registration is loaded (docs/decisions/0008).
 /// </remarks>
-public sealed class ConnectorCatalog(NpgsqlDataSource dataSource, ConnectorSecrets secrets, TimeProvider? timeProvider = null)
+public sealed partial class ConnectorCatalog(NpgsqlDataSource dataSource, ConnectorSecrets secrets, TimeProvider? timeProvider = null)
 {
     /// <summary>How mappings, configurations and resilience settings are written in the table and in configuration.</summary>
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
@@ -41,19 +41,57 @@ public sealed class ConnectorCatalog(NpgsqlDataSource dataSource, ConnectorSecre
     public async Task<IReadOnlyList<string>> SaveAsync(ConnectorRegistration registration, string actor, string? reason, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(registration);
+        return await WriteAsync(registration, WriteMode.File, actor, reason, cancellationToken);
+    }
+
+    /// <summary>How a write treats the connector's existence and lifecycle.</summary>
+    private enum WriteMode
+    {
+        /// <summary>A registration file or a tool: creates or replaces; <c>active</c> sets the lifecycle (active or paused).</summary>
+        File,
+
+        /// <summary>The API's register: creates a draft; an existing id is a conflict.</summary>
+        Create,
+
+        /// <summary>The API's update: replaces an existing, unretired registration and keeps its lifecycle.</summary>
+        Update,
+    }
+
+    private async Task<IReadOnlyList<string>> WriteAsync(
+        ConnectorRegistration registration, WriteMode mode, string actor, string? reason, CancellationToken cancellationToken)
+    {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var before = Readable(registration.Id, await StoredAsync(connection, registration.Id, forUpdate: true, cancellationToken));
+        var storedBefore = await StoredAsync(connection, registration.Id, forUpdate: true, cancellationToken);
+        var before = Readable(registration.Id, storedBefore);
+        var lifecycle = mode switch
+        {
+            WriteMode.Create when before is not null => throw new ConnectorConflictException(
+                $"A connector with id '{registration.Id}' is already registered; update it (PUT) or choose another id."),
+            WriteMode.Create => ConnectorLifecycle.Draft,
+            WriteMode.Update when before is null => throw new UnknownConnectorException(registration.Id),
+            WriteMode.Update when before.Lifecycle == ConnectorLifecycle.Retired => throw new ConnectorConflictException(
+                $"Connector '{registration.Id}' is retired and can no longer be changed; register a new one."),
+            WriteMode.Update => before.Lifecycle,
+            _ => registration.Active ? ConnectorLifecycle.Active : ConnectorLifecycle.Paused,
+        };
+
+        await CheckSourceSystemAsync(connection, registration, cancellationToken);
         var configuration = secrets.Protect(registration.Id, registration.Kind, registration.Configuration);
         await using (var command = new NpgsqlCommand("""
             insert into connector (id, kind, source_system, display_name, configuration, mapping, schedule, time_zone,
-                                   resilience, quarantine_threshold, active)
-            values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                                   resilience, quarantine_threshold, active, agency, lifecycle, lifecycle_changed_at, lifecycle_changed_by, lifecycle_reason)
+            values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $12 = 'active', $11, $12, now(), $13, $14)
             on conflict (id) do update set
                 kind = excluded.kind, source_system = excluded.source_system, display_name = excluded.display_name,
                 configuration = excluded.configuration, mapping = excluded.mapping, schedule = excluded.schedule,
                 time_zone = excluded.time_zone, resilience = excluded.resilience,
-                quarantine_threshold = excluded.quarantine_threshold, active = excluded.active, updated_at = now()
+                quarantine_threshold = excluded.quarantine_threshold, active = excluded.active, agency = excluded.agency,
+                lifecycle = excluded.lifecycle,
+                lifecycle_changed_at = case when connector.lifecycle = excluded.lifecycle then connector.lifecycle_changed_at else now() end,
+                lifecycle_changed_by = case when connector.lifecycle = excluded.lifecycle then connector.lifecycle_changed_by else excluded.lifecycle_changed_by end,
+                lifecycle_reason = case when connector.lifecycle = excluded.lifecycle then connector.lifecycle_reason else excluded.lifecycle_reason end,
+                updated_at = now()
             """, connection))
         {
             command.Parameters.Add(new() { Value = registration.Id });
@@ -66,13 +104,25 @@ public sealed class ConnectorCatalog(NpgsqlDataSource dataSource, ConnectorSecre
             command.Parameters.Add(new() { Value = registration.TimeZone });
             command.Parameters.Add(new() { Value = JsonSerializer.Serialize(registration.Resilience, Json), NpgsqlDbType = NpgsqlDbType.Jsonb });
             command.Parameters.Add(new() { Value = registration.QuarantineThreshold });
-            command.Parameters.Add(new() { Value = registration.Active });
+            command.Parameters.Add(new() { Value = (object?)registration.Agency ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+            command.Parameters.Add(new() { Value = Name(lifecycle) });
+            command.Parameters.Add(new() { Value = actor });
+            command.Parameters.Add(new() { Value = (object?)reason ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
             await command.ExecuteNonQueryAsync(cancellationToken);
         }
 
         // Compared as PostgreSQL stores them (jsonb normalised), so a file written differently but meaning the same is no change.
         var after = Readable(registration.Id, await StoredAsync(connection, registration.Id, forUpdate: false, cancellationToken))!;
+        await RecordMappingVersionAsync(connection, registration.Id, after, actor, reason, cancellationToken);
         var actions = Actions(before, after);
+
+        // A submitted or approved registration that changes goes back to draft: what was reviewed is no longer what runs.
+        if (mode == WriteMode.Update && actions.Count > 0 && after.Lifecycle is ConnectorLifecycle.Submitted or ConnectorLifecycle.Approved)
+        {
+            await SetLifecycleAsync(connection, registration.Id, ConnectorLifecycle.Draft, actor, "changed after it was " + Name(after.Lifecycle), cancellationToken);
+            actions.Add(("connector.returned", new { from = Name(after.Lifecycle), to = Name(ConnectorLifecycle.Draft), why = "changed after review" }));
+        }
+
         var now = _time.GetUtcNow();
         foreach (var (action, detail) in actions)
         {
@@ -209,6 +259,8 @@ public sealed class ConnectorCatalog(NpgsqlDataSource dataSource, ConnectorSecre
                 mappingVersion = after.MappingVersion,
                 schedule = after.Schedule,
                 active = after.Active,
+                agency = after.Agency,
+                lifecycle = Name(after.Lifecycle),
             })];
         }
 
@@ -216,6 +268,10 @@ public sealed class ConnectorCatalog(NpgsqlDataSource dataSource, ConnectorSecre
         if (before.Active != after.Active)
         {
             actions.Add((after.Active ? "connector.resumed" : "connector.paused", new { active = after.Active }));
+        }
+        else if (before.Lifecycle != after.Lifecycle)
+        {
+            actions.Add(("connector." + Name(after.Lifecycle), new { from = Name(before.Lifecycle), to = Name(after.Lifecycle) }));
         }
 
         if (before.Mapping != after.Mapping)
@@ -249,6 +305,7 @@ public sealed class ConnectorCatalog(NpgsqlDataSource dataSource, ConnectorSecre
         Compare("kind", before.Kind, after.Kind);
         Compare("sourceSystem", before.SourceSystem, after.SourceSystem);
         Compare("displayName", before.DisplayName, after.DisplayName);
+        Compare("agency", before.Agency, after.Agency);
         Compare("configuration", before.Configuration, after.Configuration, show: false);
         Compare("schedule", before.Schedule, after.Schedule);
         Compare("timeZone", before.TimeZone, after.TimeZone);
@@ -268,7 +325,7 @@ public sealed class ConnectorCatalog(NpgsqlDataSource dataSource, ConnectorSecre
     {
         await using var command = new NpgsqlCommand($"""
             select kind, source_system, display_name, configuration::text, mapping::text, schedule, time_zone, resilience::text,
-                   quarantine_threshold, active, mapping->>'version'
+                   quarantine_threshold, active, mapping->>'version', agency, lifecycle, lifecycle_changed_by
             from connector where id = $1 {(forUpdate ? "for update" : "")}
             """, connection);
         command.Parameters.Add(new() { Value = id });
@@ -281,13 +338,17 @@ public sealed class ConnectorCatalog(NpgsqlDataSource dataSource, ConnectorSecre
         return new StoredRegistration(
             reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4),
             reader.IsDBNull(5) ? null : reader.GetString(5), reader.GetString(6), reader.GetString(7), reader.GetDouble(8), reader.GetBoolean(9),
-            reader.IsDBNull(10) ? null : reader.GetString(10));
+            reader.IsDBNull(10) ? null : reader.GetString(10),
+            reader.IsDBNull(11) ? null : reader.GetString(11),
+            ParseLifecycle(reader.GetString(12)),
+            reader.IsDBNull(13) ? null : reader.GetString(13));
     }
 
     /// <summary>A registration's columns as stored, JSON as PostgreSQL writes jsonb back.</summary>
     private sealed record StoredRegistration(
         string Kind, string SourceSystem, string DisplayName, string Configuration, string Mapping, string? Schedule, string TimeZone,
-        string Resilience, double QuarantineThreshold, bool Active, string? MappingVersion);
+        string Resilience, double QuarantineThreshold, bool Active, string? MappingVersion, string? Agency, ConnectorLifecycle Lifecycle,
+        string? LifecycleChangedBy);
 
     /// <summary>A connector and its cursor; <c>null</c> when no connector has the id.</summary>
     public async Task<ConnectorState?> GetAsync(string id, CancellationToken cancellationToken)
@@ -314,7 +375,8 @@ public sealed class ConnectorCatalog(NpgsqlDataSource dataSource, ConnectorSecre
 
     private const string SelectSql = """
         select id, kind, source_system, display_name, configuration::text, mapping::text, schedule, time_zone,
-               resilience::text, quarantine_threshold, active, cursor, cursor_moved_at
+               resilience::text, quarantine_threshold, active, cursor, cursor_moved_at, agency, lifecycle,
+               lifecycle_reason, lifecycle_changed_at, lifecycle_changed_by
         from connector
         """;
 
@@ -345,10 +407,17 @@ public sealed class ConnectorCatalog(NpgsqlDataSource dataSource, ConnectorSecre
             Resilience = JsonSerializer.Deserialize<ConnectorResilience>(reader.GetString(8), Json) ?? new(),
             QuarantineThreshold = reader.GetDouble(9),
             Active = reader.GetBoolean(10),
+            Agency = reader.IsDBNull(13) ? null : reader.GetString(13),
         };
         return new ConnectorState(
             registration,
             reader.IsDBNull(11) ? null : reader.GetString(11),
-            reader.IsDBNull(12) ? null : reader.GetFieldValue<DateTimeOffset>(12));
+            reader.IsDBNull(12) ? null : reader.GetFieldValue<DateTimeOffset>(12))
+        {
+            Lifecycle = ParseLifecycle(reader.GetString(14)),
+            LifecycleReason = reader.IsDBNull(15) ? null : reader.GetString(15),
+            LifecycleChangedAt = reader.IsDBNull(16) ? null : reader.GetFieldValue<DateTimeOffset>(16),
+            LifecycleChangedBy = reader.IsDBNull(17) ? null : reader.GetString(17),
+        };
     }
 }

@@ -86,5 +86,43 @@ public sealed record ConnectorResilience
     public int RequestsPerSecond { get; init; } = 20;
 }
 
-/// <summary>A registered connector and where its cursor stands.</summary>
-public sealed record ConnectorState(ConnectorRegistration Registration, string? Cursor, DateTimeOffset? CursorMovedAt);
+/// <summary>A registered connector, where its cursor stands and where it is in its lifecycle.</summary>
+public sealed record ConnectorState(ConnectorRegistration Registration, string? Cursor, DateTimeOffset? CursorMovedAt)
+{
+    /// <summary>Where it is in its lifecycle; only an <see cref="ConnectorLifecycle.Active"/> connector runs.</summary>
+    public ConnectorLifecycle Lifecycle { get; init; } = ConnectorLifecycle.Active;
+
+    /// <summary>Why it came to its lifecycle state, as its last changer said.</summary>
+    public string? LifecycleReason { get; init; }
+
+    /// <summary>When it came to its lifecycle state.</summary>
+    public DateTimeOffset? LifecycleChangedAt { get; init; }
+
+    /// <summary>Who brought it to its lifecycle state.</summary>
+    public string? LifecycleChangedBy { get; init; }
+}
+
+/// <summary>
+/// A connector's lifecycle: <c>draft → submitted → approved</c> (by an operator) <c>→ active ⇄ paused → retired</c>.
+/// A submitted connector can be returned to draft; any connector but a retired one can be retired; retired is final.
+/// </summary>
+public enum ConnectorLifecycle
+{
+    /// <summary>Being written by its owners; checked and previewed, never run.</summary>
+    Draft,
+
+    /// <summary>Submitted for an operator's approval.</summary>
+    Submitted,
+
+    /// <summary>Approved by an operator; its owners or an operator activate it.</summary>
+    Approved,
+
+    /// <summary>Runs on its schedule and receives pushes.</summary>
+    Active,
+
+    /// <summary>Stopped for now; keeps its cursor.</summary>
+    Paused,
+
+    /// <summary>No longer used; kept with its history, never run or changed again.</summary>
+    Retired,
+}

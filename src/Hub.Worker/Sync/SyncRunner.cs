@@ -371,24 +371,3 @@ public sealed partial class SyncRunner(
     [LoggerMessage(Level = LogLevel.Error, Message = "Connector {ConnectorId}: run {RunId} failed on the {Side} side (retryable: {Retryable}): {Reason}")]
     private static partial void LogFailed(ILogger logger, string connectorId, long runId, FailureSide side, bool retryable, string reason);
 }
-
-/// <summary>No connector has the id.</summary>
-public sealed class UnknownConnectorException : Exception
-{
-    /// <summary>Creates the exception for an id.</summary>
-    public UnknownConnectorException(string connectorId)
-        : base($"No connector is registered with id '{connectorId}'.")
-    {
-    }
-
-    /// <summary>Creates the exception.</summary>
-    public UnknownConnectorException()
-    {
-    }
-
-    /// <summary>Creates the exception.</summary>
-    public UnknownConnectorException(string message, Exception innerException)
-        : base(message, innerException)
-    {
-    }
-}
