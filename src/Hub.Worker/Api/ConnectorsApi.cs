@@ -9,8 +9,10 @@ using Hub.Worker.Sync;
 namespace Hub.Worker.Api;
 
 /// <summary>
-/// What central operators need to watch and act on connectors: their state, their runs, "sync now", quarantined
-/// records and their re-processing. Never returns configurations (they hold secrets) nor record payloads (personal data).
+/// What operators and province-admins need to watch and act on connectors: their state, their runs, "sync now",
+/// quarantined records and their re-processing. Operators reach every connector, a province-admin those of its agencies
+/// (<see cref="ConnectorAccess"/>; any other is answered 404). Never returns configurations (they hold secrets) nor
+/// record payloads (personal data).
 /// "Sync now" and re-processing requests are administrative entries of the exchange log (<c>sync.requested</c>,
 /// <c>quarantine.reprocess-requested</c>) with the caller (<see cref="Actors"/>), the <c>reason</c> and the job id; the
 /// re-processing itself logs <c>quarantine.reprocessed</c> in the transaction of what it stores.
@@ -23,13 +25,13 @@ public static class ConnectorsApi
             o.SerializerOptions.Converters.Add(new JsonStringEnumConverter<SyncTrigger>(System.Text.Json.JsonNamingPolicy.CamelCase));
             o.SerializerOptions.Converters.Add(new JsonStringEnumConverter<RunOutcome>(System.Text.Json.JsonNamingPolicy.CamelCase));
             o.SerializerOptions.Converters.Add(new JsonStringEnumConverter<FailureSide>(System.Text.Json.JsonNamingPolicy.CamelCase));
+            o.SerializerOptions.Converters.Add(new JsonStringEnumConverter<ConnectorLifecycle>(System.Text.Json.JsonNamingPolicy.CamelCase));
         });
 
     public static WebApplication MapConnectorsApi(this WebApplication app)
     {
-        // Central operations only, until connectors have owners that province-admins can be scoped to.
-        var api = app.MapGroup("/api/connectors").RequireAuthorization(HubPolicies.Operator);
-        api.MapGet("/", ListAsync);
+        var api = app.MapGroup("/api/connectors").RequireAuthorization(HubPolicies.Connectors);
+        api.MapGet("/", ListAsync).WithSummary("The connectors the caller maintains, with their lifecycle, cursor and last run.");
         api.MapGet("/{id}/runs", RunsAsync);
         api.MapPost("/{id}/sync", (string id, HttpContext http, ConnectorCatalog catalog, SyncScheduler scheduler, ExchangeLog log, TimeProvider time, CancellationToken ct) =>
             EnqueueAsync(id, SyncTrigger.Manual, http, catalog, scheduler, log, time, ct));
@@ -39,29 +41,40 @@ public static class ConnectorsApi
         return app;
     }
 
-    private static async Task<IResult> ListAsync(ConnectorCatalog catalog, SyncLedger ledger, CancellationToken cancellationToken)
+    private static async Task<IResult> ListAsync(HttpContext http, ConnectorCatalog catalog, SyncLedger ledger, CancellationToken cancellationToken)
     {
         var list = new List<ConnectorView>();
         foreach (var state in await catalog.ListAsync(cancellationToken))
         {
-            var r = state.Registration;
-            var last = (await ledger.ListRunsAsync(r.Id, 1, cancellationToken)).FirstOrDefault();
-            list.Add(new ConnectorView(r.Id, r.Kind, r.SourceSystem, r.DisplayName, r.Schedule, r.TimeZone, r.Active, r.Mapping.Version, state.Cursor, state.CursorMovedAt, last));
+            if (ConnectorAccess.MayReach(http, state.Registration))
+            {
+                list.Add(await ViewAsync(state, ledger, cancellationToken));
+            }
         }
 
         return Results.Ok(list);
     }
 
-    private static async Task<IResult> RunsAsync(string id, int? limit, ConnectorCatalog catalog, SyncLedger ledger, CancellationToken cancellationToken) =>
-        await catalog.GetAsync(id, cancellationToken) is null
-            ? NotFound(id)
-            : Results.Ok(await ledger.ListRunsAsync(id, Math.Clamp(limit ?? 50, 1, 500), cancellationToken));
-
-    private static async Task<IResult> QuarantineAsync(string id, bool? open, long? after, int? limit, ConnectorCatalog catalog, SyncLedger ledger, CancellationToken cancellationToken)
+    /// <summary>A connector as the API shows it: never its configuration.</summary>
+    internal static async Task<ConnectorView> ViewAsync(ConnectorState state, SyncLedger ledger, CancellationToken cancellationToken)
     {
-        if (await catalog.GetAsync(id, cancellationToken) is null)
+        var r = state.Registration;
+        var last = (await ledger.ListRunsAsync(r.Id, 1, cancellationToken)).FirstOrDefault();
+        return new ConnectorView(
+            r.Id, r.Kind, r.SourceSystem, r.DisplayName, r.Agency, state.Lifecycle, state.LifecycleReason, state.LifecycleChangedAt, state.LifecycleChangedBy,
+            r.Schedule, r.TimeZone, r.Active, r.Mapping.Version, state.Cursor, state.CursorMovedAt, last);
+    }
+
+    private static async Task<IResult> RunsAsync(string id, int? limit, HttpContext http, ConnectorCatalog catalog, SyncLedger ledger, CancellationToken cancellationToken) =>
+        (await ConnectorAccess.FindAsync(http, id, catalog, cancellationToken)).Denied
+            ?? Results.Ok(await ledger.ListRunsAsync(id, Math.Clamp(limit ?? 50, 1, 500), cancellationToken));
+
+    private static async Task<IResult> QuarantineAsync(
+        string id, bool? open, long? after, int? limit, HttpContext http, ConnectorCatalog catalog, SyncLedger ledger, CancellationToken cancellationToken)
+    {
+        if ((await ConnectorAccess.FindAsync(http, id, catalog, cancellationToken)).Denied is { } denied)
         {
-            return NotFound(id);
+            return denied;
         }
 
         var records = await ledger.ListQuarantineAsync(id, open ?? true, after ?? 0, Math.Clamp(limit ?? 100, 1, 1000), cancellationToken);
@@ -78,9 +91,24 @@ public static class ConnectorsApi
             return Results.Problem(title: "Bad actor or reason", detail: actorProblem, statusCode: StatusCodes.Status400BadRequest);
         }
 
-        if (await catalog.GetAsync(id, cancellationToken) is not { } state)
+        var (state, denied) = await ConnectorAccess.FindAsync(http, id, catalog, cancellationToken);
+        if (denied is not null || state is null)
         {
-            return NotFound(id);
+            return denied ?? ConnectorAccess.NotFound(id);
+        }
+
+        // Only an active connector syncs; re-processing maps what an active or paused one quarantined.
+        if (trigger == SyncTrigger.Reprocess
+                ? state.Lifecycle is not (ConnectorLifecycle.Active or ConnectorLifecycle.Paused)
+                : state.Lifecycle != ConnectorLifecycle.Active)
+        {
+            return Results.Problem(
+                title: "Connector not active",
+                detail: $"Connector '{id}' is {ConnectorCatalog.Name(state.Lifecycle)}: "
+                    + (trigger == SyncTrigger.Reprocess
+                        ? "only an active or paused connector's quarantine is re-processed."
+                        : "only an active connector syncs (a draft is checked and previewed instead)."),
+                statusCode: StatusCodes.Status409Conflict);
         }
 
         if (scheduler.Storage is null)
@@ -113,14 +141,16 @@ public static class ConnectorsApi
     /// <summary>The response header naming the exchange-log entry of the request.</summary>
     public const string ExchangeEntryHeader = "X-Hub-Exchange-Entry";
 
-    private static IResult NotFound(string id) => Results.Problem(
-        title: "Connector not found", detail: $"No connector is registered with id '{id}'.", statusCode: StatusCodes.Status404NotFound);
-
     internal sealed record ConnectorView(
         string Id,
         string Kind,
         string SourceSystem,
         string DisplayName,
+        string? Agency,
+        ConnectorLifecycle Lifecycle,
+        string? LifecycleReason,
+        DateTimeOffset? LifecycleChangedAt,
+        string? LifecycleChangedBy,
         string? Schedule,
         string TimeZone,
         bool Active,

@@ -204,6 +204,12 @@ public sealed class IdentityApiTests(IdentityApiHub hub) : IClassFixture<Identit
     public static TheoryData<string, string> ClosedRoutes => new()
     {
         { "GET", "/api/connectors" },
+        { "POST", "/api/connectors" },
+        { "GET", "/api/connectors/x" },
+        { "PUT", "/api/connectors/x" },
+        { "DELETE", "/api/connectors/x" },
+        { "POST", "/api/connectors/x/lifecycle/submit?reason=r" },
+        { "GET", "/api/connectors/x/mappings" },
         { "GET", "/api/connectors/x/runs" },
         { "POST", "/api/connectors/x/sync" },
         { "GET", "/api/connectors/x/quarantine" },
@@ -250,7 +256,8 @@ public sealed class IdentityApiTests(IdentityApiHub hub) : IClassFixture<Identit
         { "operator", "GET", "/api/exchange/evidence?dossier=none", HttpStatusCode.Forbidden },
         { "operator", "GET", "/api/principals", HttpStatusCode.Forbidden },
         // A province-admin has no access to central routes.
-        { "province-admin", "GET", "/api/connectors", HttpStatusCode.Forbidden },
+        // A province-admin sees only its agencies' connectors (none here) and nothing central.
+        { "province-admin", "GET", "/api/connectors", HttpStatusCode.OK },
         { "province-admin", "GET", "/api/exchange?limit=1", HttpStatusCode.Forbidden },
         { "province-admin", "GET", "/api/exchange/1/payload", HttpStatusCode.Forbidden },
         { "province-admin", "GET", "/api/dossiers/H56.10-260101-0001", HttpStatusCode.Forbidden },

@@ -49,6 +49,21 @@ public sealed class RegistrationApiHub : IAsyncLifetime
         return client;
     }
 
+    /// <summary>A client with the key of a new principal with these grants (<c>new { role, agency }</c>), and its id.</summary>
+    public async Task<(HttpClient Client, string Id)> WithGrantsAsync(params object[] grants)
+    {
+        var id = "reg-" + Guid.NewGuid().ToString("N")[..8];
+        using var admin = new HttpClient { BaseAddress = Process.BaseAddress, Timeout = TimeSpan.FromSeconds(10) };
+        admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", HubProcess.TestBootstrapKey);
+        using var created = await admin.PostAsJsonAsync("/api/principals", new { id, displayName = id, roles = grants });
+        Assert.True(created.StatusCode == HttpStatusCode.Created, await created.Content.ReadAsStringAsync());
+        using var key = await admin.PostAsJsonAsync($"/api/principals/{id}/keys", new { description = "test", expiresAt = DateTimeOffset.UtcNow.AddDays(1) });
+        Assert.Equal(HttpStatusCode.Created, key.StatusCode);
+        var client = new HttpClient { BaseAddress = Process.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", (await key.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("key").GetString());
+        return (client, id);
+    }
+
     public async Task DisposeAsync()
     {
         Anonymous.Dispose();
@@ -65,7 +80,7 @@ public sealed class RegistrationApiHub : IAsyncLifetime
 public sealed class ConnectorValidationApiTests(RegistrationApiHub hub) : IClassFixture<RegistrationApiHub>
 {
     /// <summary>The simulator's registration file, as a province writes one, with an address and a source system filled in.</summary>
-    private static JsonObject ValidRegistration(string? id = null)
+    internal static JsonObject ValidRegistration(string? id = null)
     {
         var text = File.ReadAllText(Path.Combine(RepoRoot.Path, "src", "Hub.Simulator", "Connectors", "vendor-rest.connector.json"))
             .Replace("{{baseUrl}}", "http://127.0.0.1:9/igate", StringComparison.Ordinal)
