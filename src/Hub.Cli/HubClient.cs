@@ -49,7 +49,7 @@ public sealed class HubClient(Uri baseAddress, string? key, TextWriter output, T
     /// </summary>
     public async Task<int> SendAsync(
         HttpMethod method, string path, HttpContent? content, Func<HttpResponseMessage, Task<int>> onSuccess, CancellationToken cancellationToken,
-        Func<HttpResponseMessage, Task<int>>? invalid = null)
+        Func<HttpResponseMessage, Task<int>>? invalid = null, Func<HttpResponseMessage, Task<int>>? notFound = null)
     {
         using var request = new HttpRequestMessage(method, path) { Content = content };
         HttpResponseMessage response;
@@ -80,6 +80,11 @@ public sealed class HubClient(Uri baseAddress, string? key, TextWriter output, T
                 return await invalid(response);
             }
 
+            if (notFound is not null && response.StatusCode == HttpStatusCode.NotFound)
+            {
+                return await notFound(response);
+            }
+
             await error.WriteLineAsync($"error: {method} {path}: {(int)response.StatusCode} {await DescribeAsync(response, cancellationToken)}");
             return response.StatusCode switch
             {
@@ -88,6 +93,25 @@ public sealed class HubClient(Uri baseAddress, string? key, TextWriter output, T
                 _ => ExitCodes.Refused,
             };
         }
+    }
+
+    /// <summary>
+    /// Whether <paramref name="path"/> exists (200) or not (404), with <see cref="ExitCodes.Ok"/>; otherwise, after saying
+    /// why, the exit code of the failure.
+    /// </summary>
+    public async Task<(bool Exists, int Code)> ExistsAsync(string path, CancellationToken cancellationToken)
+    {
+        var exists = false;
+        var code = await SendAsync(HttpMethod.Get, path, null, _ =>
+        {
+            exists = true;
+            return Task.FromResult(ExitCodes.Ok);
+        }, cancellationToken, notFound: _ =>
+        {
+            exists = false;
+            return Task.FromResult(ExitCodes.Ok);
+        });
+        return (exists, code);
     }
 
     /// <summary>A problem-details body as "title: detail", else the body's start.</summary>

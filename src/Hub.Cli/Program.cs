@@ -69,7 +69,7 @@ root.Options.Add(hubOption);
 root.Options.Add(keyFileOption);
 
 // connector …
-var connector = new Command("connector", "Connectors: validate a registration file, see their state, sync now.");
+var connector = new Command("connector", "Connectors: validate and register a file, check and preview, the lifecycle, state and sync now.");
 root.Subcommands.Add(connector);
 
 var fileArgument = new Argument<FileInfo>("file") { Description = "A connector registration, JSON or YAML (.yaml, .yml)." };
@@ -94,25 +94,85 @@ validate.SetAction(async (result, ct) =>
     {
         await output.WriteLineAsync("valid");
         return ExitCodes.Ok;
-    }, ct, invalid: async response =>
-    {
-        var body = await response.Content.ReadFromJsonAsync<JsonElement>(ct);
-        await error.WriteLineAsync($"invalid: {(body.TryGetProperty("detail", out var detail) ? detail.GetString() : "")}");
-        if (body.TryGetProperty("errors", out var errors) && errors.ValueKind == JsonValueKind.Array)
-        {
-            foreach (var e in errors.EnumerateArray())
-            {
-                var field = e.TryGetProperty("field", out var f) ? f.GetString() : "?";
-                var what = e.TryGetProperty("problem", out var p) ? p.GetString() : "";
-                var expected = e.TryGetProperty("expected", out var x) ? x.GetString() : null;
-                await error.WriteLineAsync($"  {field}: {what}{(expected is null ? "" : $" (expected: {expected})")}");
-            }
-        }
-
-        return ExitCodes.Refused;
-    });
+    }, ct, invalid: response => PrintInvalidAsync(response, ct));
 });
 connector.Subcommands.Add(validate);
+
+// A 422 answer: every field with its problem and what is expected.
+async Task<int> PrintInvalidAsync(HttpResponseMessage response, CancellationToken ct)
+{
+    var body = await response.Content.ReadFromJsonAsync<JsonElement>(ct);
+    await error.WriteLineAsync($"invalid: {(body.TryGetProperty("detail", out var detail) ? detail.GetString() : "")}");
+    if (body.TryGetProperty("errors", out var errors) && errors.ValueKind == JsonValueKind.Array)
+    {
+        foreach (var e in errors.EnumerateArray())
+        {
+            var field = e.TryGetProperty("field", out var f) ? f.GetString() : "?";
+            var what = e.TryGetProperty("problem", out var p) ? p.GetString() : "";
+            var expected = e.TryGetProperty("expected", out var x) ? x.GetString() : null;
+            await error.WriteLineAsync($"  {field}: {what}{(expected is null ? "" : $" (expected: {expected})")}");
+        }
+    }
+
+    return ExitCodes.Refused;
+}
+
+var register = new Command(
+    "register",
+    "Registers the connector of a file (a new one as a draft of its agency) or updates it when its id is registered. Exit 0 done, 1 invalid or refused.")
+{
+    fileArgument, reasonOption,
+};
+register.SetAction(async (result, ct) =>
+{
+    var (json, problem) = ConnectorFile.Read(result.GetValue(fileArgument)!.FullName);
+    string? id = null;
+    if (json is not null)
+    {
+        using var document = JsonDocument.Parse(json);
+        id = document.RootElement.ValueKind == JsonValueKind.Object && document.RootElement.TryGetProperty("id", out var given) && given.ValueKind == JsonValueKind.String
+            ? given.GetString()
+            : null;
+        problem = id is null ? "the registration has no string 'id'" : null;
+    }
+
+    if (json is null || id is null)
+    {
+        await error.WriteLineAsync($"error: {problem}");
+        return ExitCodes.Usage;
+    }
+
+    using var hub = Client(result, out var code);
+    if (hub is null)
+    {
+        return code;
+    }
+
+    var path = $"/api/connectors/{Uri.EscapeDataString(id)}";
+    var (exists, existsCode) = await hub.ExistsAsync(path, ct);
+    if (existsCode != ExitCodes.Ok)
+    {
+        return existsCode;
+    }
+
+    using var content = new StringContent(json, Encoding.UTF8, "application/json");
+    return exists
+        ? await hub.SendAsync(HttpMethod.Put, WithReason(path, result), content, async response =>
+        {
+            var updated = await response.Content.ReadFromJsonAsync<JsonElement>(ct);
+            var actions = updated.GetProperty("actions").EnumerateArray().Select(a => a.GetString()).ToList();
+            await output.WriteLineAsync($"updated {id} ({updated.GetProperty("connector").GetProperty("lifecycle").GetString()}): "
+                + (actions.Count == 0 ? "no change" : string.Join(", ", actions)));
+            return ExitCodes.Ok;
+        }, ct, invalid: response => PrintInvalidAsync(response, ct))
+        : await hub.SendAsync(HttpMethod.Post, WithReason("/api/connectors", result), content, async response =>
+        {
+            var created = await response.Content.ReadFromJsonAsync<JsonElement>(ct);
+            await output.WriteLineAsync($"registered {id} ({created.GetProperty("lifecycle").GetString()})");
+            return ExitCodes.Ok;
+        }, ct, invalid: response => PrintInvalidAsync(response, ct));
+});
+connector.Subcommands.Add(register);
 
 var idArgument = new Argument<string>("id") { Description = "The connector's id." };
 var optionalId = new Argument<string?>("id") { Description = "A connector's id; all connectors without it.", Arity = ArgumentArity.ZeroOrOne };
@@ -154,6 +214,61 @@ sync.SetAction(async (result, ct) =>
     return hub is null ? code : await hub.SendAsync(HttpMethod.Post, WithReason($"/api/connectors/{Uri.EscapeDataString(result.GetValue(idArgument)!)}/sync", result), null, hub.PrintJsonAsync, ct);
 });
 connector.Subcommands.Add(sync);
+
+var check = new Command("check", "Tests the connection of a registered connector: reach, authenticate, read a page; stores nothing. Exit 0 passed, 1 failed.") { idArgument };
+check.SetAction(async (result, ct) =>
+{
+    using var hub = Client(result, out var code);
+    return hub is null ? code : await hub.SendAsync(HttpMethod.Post, $"/api/connectors/{Uri.EscapeDataString(result.GetValue(idArgument)!)}/check", null, async response =>
+    {
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>(ct);
+        await output.WriteLineAsync(JsonSerializer.Serialize(body, HubClient.Indented));
+        var passed = body.TryGetProperty("succeeded", out var succeeded) && succeeded.ValueKind == JsonValueKind.True;
+        await error.WriteLineAsync(passed ? "check passed" : "check failed");
+        return passed ? ExitCodes.Ok : ExitCodes.Refused;
+    }, ct);
+});
+connector.Subcommands.Add(check);
+
+var limitOption = new Option<int?>("--limit") { Description = "How many records to pull at most (the hub's default without it)." };
+var preview = new Command("preview", "Pulls a small sample from the source and shows the canonical records and every mapping problem; stores nothing.") { idArgument, limitOption };
+preview.SetAction(async (result, ct) =>
+{
+    using var hub = Client(result, out var code);
+    var limit = result.GetValue(limitOption) is { } n ? $"?limit={n}" : "";
+    return hub is null ? code : await hub.SendAsync(HttpMethod.Post, $"/api/connectors/{Uri.EscapeDataString(result.GetValue(idArgument)!)}/preview{limit}", null, hub.PrintJsonAsync, ct);
+});
+connector.Subcommands.Add(preview);
+
+var stepArgument = new Argument<string>("step") { Description = "submit, return, approve (operators), activate, pause, resume or retire." };
+var requiredReason = new Option<string>("--reason") { Description = "Why (required; recorded in the exchange log).", Required = true };
+var lifecycle = new Command("lifecycle", "Moves a connector through its lifecycle: draft, submitted, approved, active, paused, retired.") { idArgument, stepArgument, requiredReason };
+lifecycle.SetAction(async (result, ct) =>
+{
+    using var hub = Client(result, out var code);
+    var id = result.GetValue(idArgument)!;
+    var path = $"/api/connectors/{Uri.EscapeDataString(id)}/lifecycle/{Uri.EscapeDataString(result.GetValue(stepArgument)!)}?reason={Uri.EscapeDataString(result.GetValue(requiredReason)!)}";
+    return hub is null ? code : await hub.SendAsync(HttpMethod.Post, path, null, async response =>
+    {
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>(ct);
+        await output.WriteLineAsync($"{id}: {body.GetProperty("lifecycle").GetString()}");
+        return ExitCodes.Ok;
+    }, ct);
+});
+connector.Subcommands.Add(lifecycle);
+
+var delete = new Command("delete", "Deletes a connector that has never run (one that has is retired instead).") { idArgument, requiredReason };
+delete.SetAction(async (result, ct) =>
+{
+    using var hub = Client(result, out var code);
+    var id = result.GetValue(idArgument)!;
+    return hub is null ? code : await hub.SendAsync(HttpMethod.Delete, $"/api/connectors/{Uri.EscapeDataString(id)}?reason={Uri.EscapeDataString(result.GetValue(requiredReason)!)}", null, async _ =>
+    {
+        await output.WriteLineAsync($"deleted {id}");
+        return ExitCodes.Ok;
+    }, ct);
+});
+connector.Subcommands.Add(delete);
 
 // audit …
 var audit = new Command("audit", "The exchange log: export evidence, verify it offline.");

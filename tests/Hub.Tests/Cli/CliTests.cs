@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using Hub.Tests.Infrastructure;
 using Hub.Tests.Webhook;
@@ -14,33 +13,8 @@ public sealed class CliTests(WebhookHub hub) : IDisposable
 
     public void Dispose() => Directory.Delete(_work, recursive: true);
 
-    private async Task<(int Code, string Output, string Error)> HubAsync(string? keyFile, params string[] args)
-    {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = _work,
-        };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "hub.dll"));
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        start.Environment["HUB_URL"] = hub.Process.BaseAddress.ToString();
-        start.Environment.Remove("HUB_API_KEY");
-        if (keyFile is not null)
-        {
-            start.Environment["HUB_API_KEY"] = await File.ReadAllTextAsync(keyFile);
-        }
-
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        return (process.ExitCode, await output, await error);
-    }
+    private async Task<(int Code, string Output, string Error)> HubAsync(string? keyFile, params string[] args) =>
+        await CliRunner.RunAsync(hub.Process.BaseAddress, _work, keyFile is null ? null : await File.ReadAllTextAsync(keyFile), args);
 
     private async Task<string> KeyFileAsync(string name, string key)
     {
