@@ -240,6 +240,63 @@ public sealed class IdentityApiTests(IdentityApiHub hub) : IClassFixture<Identit
         Assert.Contains("needs an API key", (await ProblemAsync(response, HttpStatusCode.Unauthorized)).GetProperty("detail").GetString(), StringComparison.Ordinal);
     }
 
+    /// <summary>Every operation of the OpenAPI document, with its path parameters filled in, and whether it needs a key.</summary>
+    private async Task<List<(string Method, string Path, bool Secured)>> OperationsAsync()
+    {
+        using var document = JsonDocument.Parse(await hub.Anonymous.GetStringAsync("/openapi/v1.json"));
+        var operations = new List<(string, string, bool)>();
+        foreach (var path in document.RootElement.GetProperty("paths").EnumerateObject())
+        {
+            var concrete = System.Text.RegularExpressions.Regex.Replace(path.Name.Replace("{step}", "submit", StringComparison.Ordinal), "\\{[^}]+\\}", "1");
+            foreach (var operation in path.Value.EnumerateObject().Where(o => o.Name is "get" or "post" or "put" or "delete" or "patch"))
+            {
+                var secured = operation.Value.TryGetProperty("security", out var security) && security.GetArrayLength() > 0;
+                operations.Add((operation.Name.ToUpperInvariant(), concrete + "?reason=r", secured));
+            }
+        }
+
+        return operations;
+    }
+
+    [Fact]
+    public async Task Every_operation_of_the_document_but_health_and_signed_pushes_is_401_without_a_key()
+    {
+        var operations = await OperationsAsync();
+        var open = operations.Where(o => !o.Secured).Select(o => o.Path.Split('?')[0]).ToList();
+        foreach (var (method, path, _) in operations.Where(o => o.Secured))
+        {
+            using var request = new HttpRequestMessage(new HttpMethod(method), path) { Content = method == "GET" ? null : new StringContent("{}", System.Text.Encoding.UTF8, "application/json") };
+            using var response = await hub.Anonymous.SendAsync(request);
+            Assert.Contains("needs an API key", (await ProblemAsync(response, HttpStatusCode.Unauthorized)).GetProperty("detail").GetString(), StringComparison.Ordinal);
+        }
+
+        Assert.True(operations.Count(o => o.Secured) >= 30, $"only {operations.Count(o => o.Secured)} secured operations in the document");
+        // The only open routes: health, the document itself, and pushes that carry their own proof.
+        Assert.All(open, p => Assert.Matches("^/(health/|portal/|api/connectors/1/(webhook|signed-xml)$)", p));
+    }
+
+    [Fact]
+    public async Task An_auditor_is_refused_every_write_of_the_document_with_a_problem_saying_who_and_what()
+    {
+        var id = "audit-writes-" + Tag();
+        using var auditor = hub.As(await PrincipalWithKeyAsync(id, [new { role = "auditor" }]));
+        // Writes an auditor is for: reading evidence is a GET; verifying the log changes nothing.
+        var readOnlyPosts = new[] { "/api/exchange/verify" };
+        var writes = (await OperationsAsync()).Where(o => o.Secured && o.Method != "GET" && !readOnlyPosts.Contains(o.Path.Split('?')[0])).ToList();
+
+        foreach (var (method, path, _) in writes)
+        {
+            using var request = new HttpRequestMessage(new HttpMethod(method), path) { Content = new StringContent("{}", System.Text.Encoding.UTF8, "application/json") };
+            using var response = await auditor.SendAsync(request);
+            var detail = (await ProblemAsync(response, HttpStatusCode.Forbidden)).GetProperty("detail").GetString();
+            Assert.Contains($"{id} (roles: auditor) may not {method} {path.Split('?')[0]}", detail, StringComparison.Ordinal);
+        }
+
+        Assert.Contains(("DELETE", "/api/connectors/1?reason=r", true), writes);
+        Assert.Contains(("POST", "/api/connectors/1/lifecycle/submit?reason=r", true), writes);
+        Assert.True(writes.Count >= 12, $"only {writes.Count} writes in the document");
+    }
+
     public static TheoryData<string, string, string, HttpStatusCode> RoleChecks => new()
     {
         // Auditors read the log, payloads and evidence, and write nothing.

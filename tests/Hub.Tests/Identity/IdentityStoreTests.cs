@@ -127,9 +127,13 @@ public class IdentityStoreTests
 
         Assert.True(principal.MayManageAgency("H57"));
         Assert.False(principal.MayManageAgency("H56"));
-        Assert.False(principal.MayManageAgency("H57.10"));
+        // An agency's grant covers its units, not another code that starts alike, nor central connectors (no agency).
+        Assert.True(principal.MayManageAgency("H57.10"));
+        Assert.False(principal.MayManageAgency("H570"));
+        Assert.False(principal.MayManageAgency(null));
         Assert.True(principal.Has(Roles.Auditor));
         Assert.True(new Principal("ops", "Ops", [new(Roles.Operator)]).MayManageAgency("H56"));
+        Assert.True(new Principal("ops", "Ops", [new(Roles.Operator)]).MayManageAgency(null));
         Assert.False(new Principal("aud", "Aud", [new(Roles.Auditor)]).MayManageAgency("H56"));
     }
 
