@@ -98,19 +98,7 @@ public sealed partial class ConnectorCatalog
         }
 
         await SetLifecycleAsync(connection, id, step.To, actor, reason, cancellationToken);
-        var now = _time.GetUtcNow();
-        await ExchangeLog.AppendAsync(connection, new ExchangeRecord
-        {
-            Kind = ExchangeRecord.AdminKind,
-            ConnectorId = id,
-            ReceivedAt = now,
-            Outcome = "done",
-            Reason = reason,
-            MappingVersion = stored.MappingVersion,
-            Actor = actor,
-            Action = step.Action,
-            Detail = JsonSerializer.Serialize(new { from = Name(stored.Lifecycle), to = Name(step.To) }),
-        }, now, cancellationToken);
+        await LogAdminAsync(connection, id, step.Action, actor, reason, stored.MappingVersion, new { from = Name(stored.Lifecycle), to = Name(step.To) }, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return step.To;
     }
@@ -155,19 +143,7 @@ public sealed partial class ConnectorCatalog
             }
         }
 
-        var now = _time.GetUtcNow();
-        await ExchangeLog.AppendAsync(connection, new ExchangeRecord
-        {
-            Kind = ExchangeRecord.AdminKind,
-            ConnectorId = id,
-            ReceivedAt = now,
-            Outcome = "done",
-            Reason = reason,
-            MappingVersion = stored.MappingVersion,
-            Actor = actor,
-            Action = "connector.deleted",
-            Detail = JsonSerializer.Serialize(new { kind = stored.Kind, agency = stored.Agency, lifecycle = Name(stored.Lifecycle) }),
-        }, now, cancellationToken);
+        await LogAdminAsync(connection, id, "connector.deleted", actor, reason, stored.MappingVersion, new { kind = stored.Kind, agency = stored.Agency, lifecycle = Name(stored.Lifecycle) }, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
     }
 
@@ -201,6 +177,26 @@ public sealed partial class ConnectorCatalog
         }
 
         return list;
+    }
+
+    /// <summary>An administrative entry of the exchange log about a connector, in the caller's transaction.</summary>
+    private async Task LogAdminAsync(
+        NpgsqlConnection connection, string id, string action, string actor, string? reason, string? mappingVersion, object detail,
+        CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        await ExchangeLog.AppendAsync(connection, new ExchangeRecord
+        {
+            Kind = ExchangeRecord.AdminKind,
+            ConnectorId = id,
+            ReceivedAt = now,
+            Outcome = "done",
+            Reason = reason,
+            MappingVersion = mappingVersion,
+            Actor = actor,
+            Action = action,
+            Detail = JsonSerializer.Serialize(detail),
+        }, now, cancellationToken);
     }
 
     private static async Task SetLifecycleAsync(

@@ -2,7 +2,6 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Hub.Connectors.Mapping;
-using Hub.Core.Audit;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -123,21 +122,9 @@ public sealed partial class ConnectorCatalog(NpgsqlDataSource dataSource, Connec
             actions.Add(("connector.returned", new { from = Name(after.Lifecycle), to = Name(ConnectorLifecycle.Draft), why = "changed after review" }));
         }
 
-        var now = _time.GetUtcNow();
         foreach (var (action, detail) in actions)
         {
-            await ExchangeLog.AppendAsync(connection, new ExchangeRecord
-            {
-                Kind = ExchangeRecord.AdminKind,
-                ConnectorId = registration.Id,
-                ReceivedAt = now,
-                Outcome = "done",
-                Reason = reason,
-                MappingVersion = after.MappingVersion,
-                Actor = actor,
-                Action = action,
-                Detail = JsonSerializer.Serialize(detail),
-            }, now, cancellationToken);
+            await LogAdminAsync(connection, registration.Id, action, actor, reason, after.MappingVersion, detail, cancellationToken);
         }
 
         await transaction.CommitAsync(cancellationToken);
@@ -226,19 +213,7 @@ public sealed partial class ConnectorCatalog(NpgsqlDataSource dataSource, Connec
                 await update.ExecuteNonQueryAsync(cancellationToken);
             }
 
-            var now = _time.GetUtcNow();
-            await ExchangeLog.AppendAsync(connection, new ExchangeRecord
-            {
-                Kind = ExchangeRecord.AdminKind,
-                ConnectorId = id,
-                ReceivedAt = now,
-                Outcome = "done",
-                Reason = "secrets stored in plaintext by an earlier version of the hub",
-                MappingVersion = mappingVersion,
-                Actor = DefaultActor,
-                Action = "connector.secrets-encrypted",
-                Detail = JsonSerializer.Serialize(new { fields }),
-            }, now, cancellationToken);
+            await LogAdminAsync(connection, id, "connector.secrets-encrypted", DefaultActor, "secrets stored in plaintext by an earlier version of the hub", mappingVersion, new { fields }, cancellationToken);
             await transaction.CommitAsync(cancellationToken);
             encrypted.Add(id);
         }
