@@ -12,7 +12,8 @@ namespace Hub.Worker.Identity;
 /// problem-details body that says which.
 /// </summary>
 public sealed partial class ApiKeyAuthenticationHandler(
-    IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory loggerFactory, UrlEncoder encoder, IdentityStore store)
+    IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory loggerFactory, UrlEncoder encoder, IdentityStore store,
+    IOptions<IdentityOptions> identity)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, loggerFactory, encoder)
 {
     /// <summary>The scheme's name.</summary>
@@ -77,7 +78,7 @@ public sealed partial class ApiKeyAuthenticationHandler(
         var why = Context.Items.TryGetValue(HubUser.FailureItem, out var failure) ? (string)failure! : "no API key was presented";
         Response.Headers.WWWAuthenticate = "Bearer";
         return HubUser.WriteProblemAsync(Context, StatusCodes.Status401Unauthorized, "Not authenticated",
-            $"{Request.Method} {Request.Path} needs an API key (Authorization: Bearer <key> or {KeyHeader}): {why}.");
+            $"{Request.Method} {Request.Path} needs an API key (Authorization: Bearer <key> or {KeyHeader}){(identity.Value.Jwt is null ? "" : " or a bearer token from the identity provider")}: {why}.");
     }
 
     /// <inheritdoc />

@@ -198,20 +198,23 @@ public sealed class JwtBearerTests(JwtHub hub) : IClassFixture<JwtHub>
     }
 
     [Fact]
-    public async Task Api_keys_in_either_header_and_the_bootstrap_key_still_work_beside_tokens()
+    public async Task Api_keys_in_either_header_and_the_bootstrap_key_still_work_beside_tokens_and_a_call_without_either_is_told_both()
     {
         using var bootstrap = hub.WithToken(HubProcess.TestBootstrapKey);
         using var viaHeader = new HttpClient { BaseAddress = hub.Process.BaseAddress };
         viaHeader.DefaultRequestHeaders.Add("X-Api-Key", hub.Process.Client.DefaultRequestHeaders.Authorization!.Parameter);
         using var unknown = hub.WithToken("hub_aaaaaaaaaaaa_" + new string('A', 43));
+        using var anonymous = new HttpClient { BaseAddress = hub.Process.BaseAddress };
 
         using var bootstrapMe = await bootstrap.GetAsync("/api/me");
         using var headerMe = await viaHeader.GetAsync("/api/me");
         using var unknownMe = await unknown.GetAsync("/api/me");
+        using var nobody = await anonymous.GetAsync("/api/me");
 
         Assert.Equal(HttpStatusCode.OK, bootstrapMe.StatusCode);
         Assert.Equal(HttpStatusCode.OK, headerMe.StatusCode);
         Assert.Contains("the API key is not known", await ProblemDetailAsync(unknownMe), StringComparison.Ordinal);
+        Assert.Contains("or a bearer token from the identity provider: no API key was presented", await ProblemDetailAsync(nobody), StringComparison.Ordinal);
     }
 }
 
