@@ -218,7 +218,7 @@ public sealed class JwtBearerTests(JwtHub hub) : IClassFixture<JwtHub>
     }
 }
 
-/// <summary>Authority mode against a real OpenID Connect discovery document and JWKS served on loopback, and a hub without JWT.</summary>
+/// <summary>Authority mode against a real OpenID Connect discovery document and JWKS served on loopback; a hub without JWT; bad settings.</summary>
 public sealed class JwtAuthorityTests
 {
     [Fact]
@@ -281,6 +281,41 @@ public sealed class JwtAuthorityTests
 
             Assert.Contains("needs an API key", await JwtBearerTests.ProblemDetailAsync(token), StringComparison.Ordinal);
             Assert.Equal(HttpStatusCode.OK, key.StatusCode);
+        }
+        finally
+        {
+            Directory.Delete(work, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Bad_jwt_settings_stop_the_start_listing_every_problem()
+    {
+        await using var db = await TestDatabase.CreateSchemaAsync("jwt_bad");
+        var work = Directory.CreateTempSubdirectory("hub-jwt-bad-").FullName;
+        try
+        {
+            using var rsa = RSA.Create(2048);
+            var privateKey = Path.Combine(work, "private.pem");
+            await File.WriteAllTextAsync(privateKey, rsa.ExportPkcs8PrivateKeyPem());
+            await using var hub = HubProcess.Start(work, new Dictionary<string, string>
+            {
+                ["ConnectionStrings__Hub"] = db.ConnectionString,
+                ["Hub__Identity__Jwt__Issuer"] = TestIdentityProvider.Issuer,
+                ["Hub__Identity__Jwt__SigningKeyFile"] = privateKey,
+                ["Hub__Identity__Jwt__ClockSkew"] = "00:10:00",
+            });
+            var waited = System.Diagnostics.Stopwatch.StartNew();
+            while (!hub.HasExited && waited.Elapsed < TimeSpan.FromSeconds(60))
+            {
+                await Task.Delay(200);
+            }
+
+            Assert.True(hub.HasExited, "the hub started with bad JWT settings:\n" + hub.Output);
+            Assert.NotEqual(0, hub.ExitCode);
+            Assert.Contains("Hub:Identity:Jwt:Audience is required", hub.Output, StringComparison.Ordinal);
+            Assert.Contains("holds a 'PRIVATE KEY' block: only public keys", hub.Output, StringComparison.Ordinal);
+            Assert.Contains("Hub:Identity:Jwt:ClockSkew must be between 0 and 5 minutes", hub.Output, StringComparison.Ordinal);
         }
         finally
         {
