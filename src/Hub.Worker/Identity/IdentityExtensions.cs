@@ -66,7 +66,7 @@ public static class IdentityExtensions
         builder.Services.AddSingleton<IdentityStore>();
 
         // JWT bearer tokens only when configured; otherwise API keys alone, as the default scheme.
-        var jwt = builder.Configuration.GetSection(JwtOptions.Section).Exists();
+        var jwt = builder.Configuration.GetSection(JwtOptions.Section).Get<JwtOptions>() is not null;
         var scheme = jwt ? JwtBearerRegistration.DispatchScheme : ApiKeyAuthenticationHandler.SchemeName;
         var authentication = builder.Services.AddAuthentication(scheme)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
