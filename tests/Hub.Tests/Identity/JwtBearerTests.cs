@@ -35,6 +35,16 @@ public sealed class TestIdentityProvider : IDisposable
 
     public string PublicKeyPem => _rsa.ExportSubjectPublicKeyInfoPem();
 
+    /// <summary>A signed token for <paramref name="subject"/> without <c>exp</c>.</summary>
+    public string TokenWithoutExpiry(string subject) =>
+        new JsonWebTokenHandler { SetDefaultTimesOnTokenCreation = false }.CreateToken(new SecurityTokenDescriptor
+        {
+            Issuer = Issuer,
+            Audience = Audience,
+            Subject = new ClaimsIdentity([new Claim("sub", subject)]),
+            SigningCredentials = new SigningCredentials(Key, SecurityAlgorithms.RsaSha256),
+        });
+
     /// <summary>The public key as a JWKS document.</summary>
     public object Jwks()
     {
@@ -171,6 +181,7 @@ public sealed class JwtBearerTests(JwtHub hub) : IClassFixture<JwtHub>
         var cases = new (string Name, string Token, string Why)[]
         {
             ("expired", hub.Provider.Token(id, expires: DateTime.UtcNow.AddMinutes(-5)), "the token expired at"),
+            ("no expiry", hub.Provider.TokenWithoutExpiry(id), "the token has no expiry"),
             ("wrong audience", hub.Provider.Token(id, audience: "someone-else"), "the token's audience 'someone-else' is not 'hub-api'"),
             ("wrong issuer", hub.Provider.Token(id, issuer: "https://evil.example.test"), "the token's issuer 'https://evil.example.test' is not"),
             ("wrong key", otherKey.Token(id), "sign"),
