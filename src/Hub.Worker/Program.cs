@@ -22,6 +22,7 @@ builder.AddHubSecrets();
 builder.AddExchangeLog();
 builder.AddHubIdentity();
 builder.AddHubRateLimits();
+builder.AddHubRequestLimits();
 builder.AddHubSync();
 builder.Services.AddProblemDetails();
 builder.Services.AddHubHealthChecks();
@@ -35,6 +36,7 @@ var app = builder.Build();
 
 app.UseExceptionHandler();
 app.UseStatusCodePages();
+app.UseHubRequestLimits();
 app.UseHubApiDocs();
 app.UseAuthentication();
 app.UseRateLimiter();

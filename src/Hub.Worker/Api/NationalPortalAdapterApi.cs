@@ -33,6 +33,12 @@ public static partial class NationalPortalAdapterApi
 {
     private const string LogCategory = "Hub.Worker.Api.NationalPortalAdapter";
 
+    /// <summary>
+    /// The largest sync post: a one-stop system back-filling sends thousands of rows of 1-2 KB each in one post, and
+    /// before this limit was stated the server's default (30 MB) applied. Log-ins keep the general limit.
+    /// </summary>
+    public const long MaxPostBytes = 32 * 1024 * 1024;
+
     /// <summary>The exchange log's transport name of the adapter's messages.</summary>
     private const string Transport = NationalPortalConnectorKind.KindName;
 
@@ -67,9 +73,9 @@ public static partial class NationalPortalAdapterApi
         var portal = app.MapGroup("/portal").AllowAnonymous();
         portal.MapPost("/login", LoginAsync);
         portal.MapPost("/sync", (HttpContext context, PortalServices services, CancellationToken cancellationToken) =>
-            SyncAsync(context, null, services, cancellationToken));
+            SyncAsync(context, null, services, cancellationToken)).WithBodyLimit(MaxPostBytes);
         portal.MapPost("/{service}", (HttpContext context, string service, PortalServices services, CancellationToken cancellationToken) =>
-            SyncAsync(context, service, services, cancellationToken));
+            SyncAsync(context, service, services, cancellationToken)).WithBodyLimit(MaxPostBytes);
         return app;
     }
 

@@ -34,7 +34,8 @@ public static class OpenApiDocs
                     Type = SecuritySchemeType.Http,
                     Scheme = "bearer",
                     BearerFormat = "hub_<id>_<secret>",
-                    Description = $"An API key, as 'Authorization: Bearer <key>' (or the {ApiKeyAuthenticationHandler.KeyHeader} header).",
+                    Description = $"An API key, as 'Authorization: Bearer <key>' (or the {ApiKeyAuthenticationHandler.KeyHeader} header); "
+                        + "when the hub is configured for it (Hub:Identity:Jwt), a JWT from the identity provider whose subject is a hub principal.",
                 };
                 return Task.CompletedTask;
             });

@@ -5,8 +5,8 @@ using Microsoft.AspNetCore.Authorization;
 
 namespace Hub.Worker.Api;
 
-/// <summary>Request rate limits (<c>Hub:Limits</c>).</summary>
-public sealed class RateLimitOptions
+/// <summary>Request limits (<c>Hub:Limits</c>): rates here, body sizes in <see cref="RequestLimits"/>.</summary>
+public sealed class LimitOptions
 {
     public const string Section = "Hub:Limits";
 
@@ -15,6 +15,14 @@ public sealed class RateLimitOptions
 
     /// <summary>Requests per minute from one address without a principal: missing or refused keys, portal log-ins.</summary>
     public int AnonymousPermitsPerMinute { get; set; } = 1200;
+
+    /// <summary>
+    /// The largest request body, in bytes, of any endpoint that states no larger limit of its own (the pushes do). API
+    /// calls send small JSON documents; Kestrel's default (30 MB) would let any caller make the hub buffer that much.
+    /// </summary>
+    public long MaxRequestBodyBytes { get; set; } = DefaultMaxRequestBodyBytes;
+
+    public const long DefaultMaxRequestBodyBytes = 1024 * 1024;
 }
 
 /// <summary>
@@ -26,7 +34,7 @@ public static class RateLimits
 {
     public static IHostApplicationBuilder AddHubRateLimits(this IHostApplicationBuilder builder)
     {
-        var options = builder.Configuration.GetSection(RateLimitOptions.Section).Get<RateLimitOptions>() ?? new RateLimitOptions();
+        var options = builder.Configuration.GetSection(LimitOptions.Section).Get<LimitOptions>() ?? new LimitOptions();
         if (options.PermitsPerMinute < 1 || options.AnonymousPermitsPerMinute < 1)
         {
             throw new InvalidOperationException("Hub:Limits:PermitsPerMinute and Hub:Limits:AnonymousPermitsPerMinute must be at least 1.");

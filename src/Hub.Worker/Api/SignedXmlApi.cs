@@ -37,7 +37,8 @@ public static partial class SignedXmlApi
     public static WebApplication MapSignedXmlApi(this WebApplication app)
     {
         // Authenticated by the document's signature with the connector's registered certificate, not by an API key.
-        app.MapPost("/api/connectors/{id}/signed-xml", ReceiveAsync).AllowAnonymous();
+        // The largest maxBytes a connector may have; ReadBodyAsync enforces the connector's own.
+        app.MapPost("/api/connectors/{id}/signed-xml", ReceiveAsync).AllowAnonymous().WithBodyLimit(SignedXmlConnectorKind.LargestDocument);
         return app;
     }
 
@@ -143,9 +144,9 @@ public static partial class SignedXmlApi
             return new Body(ReadOnlyMemory<byte>.Empty, TooLarge: true, Read: false);
         }
 
-        // The loop below is the limit: it never asks for more than maxBytes + 1 bytes and stops there. The server's own
-        // limit (30 MB in Kestrel) is lifted because it counts whole chunks as they arrive and would fail the read,
-        // losing the part read that the exchange log keeps.
+        // The loop below is the limit: it never asks for more than maxBytes + 1 bytes and stops there. The endpoint's
+        // limit (the largest maxBytes of any connector) is lifted because the server counts whole chunks as they arrive
+        // and would fail the read, losing the part read that the exchange log keeps.
         if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
         {
             limit.MaxRequestBodySize = null;

@@ -38,7 +38,8 @@ public static partial class WebhookApi
     public static WebApplication MapWebhookApi(this WebApplication app)
     {
         // Authenticated by the delivery's HMAC signature with the connector's secret, not by an API key.
-        app.MapPost("/api/connectors/{id}/webhook", ReceiveAsync).AllowAnonymous();
+        // The largest maxBodyBytes a connector may have; ReadBodyAsync narrows it to the connector's own.
+        app.MapPost("/api/connectors/{id}/webhook", ReceiveAsync).AllowAnonymous().WithBodyLimit(JsonWebhookConnectorKind.LargestBody);
         return app;
     }
 
@@ -161,7 +162,7 @@ public static partial class WebhookApi
             return null;
         }
 
-        // The server's own limit (30 MB in Kestrel) becomes the connector's, so that neither cuts the other short.
+        // The endpoint's limit (the largest any connector may have) becomes the connector's, so that neither cuts the other short.
         if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
         {
             limit.MaxRequestBodySize = maxBytes;

@@ -12,7 +12,8 @@ namespace Hub.Worker.Identity;
 /// problem-details body that says which.
 /// </summary>
 public sealed partial class ApiKeyAuthenticationHandler(
-    IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory loggerFactory, UrlEncoder encoder, IdentityStore store)
+    IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory loggerFactory, UrlEncoder encoder, IdentityStore store,
+    IOptions<IdentityOptions> identity)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, loggerFactory, encoder)
 {
     /// <summary>The scheme's name.</summary>
@@ -26,8 +27,6 @@ public sealed partial class ApiKeyAuthenticationHandler(
 
     /// <summary>The id of the key that authenticated the call.</summary>
     public const string KeyClaim = "hub:key";
-
-    private const string FailureItem = "hub:authentication-failure";
 
     /// <inheritdoc />
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
@@ -63,21 +62,12 @@ public sealed partial class ApiKeyAuthenticationHandler(
             return Fail(result.Failure!);
         }
 
-        var claims = new List<Claim>
-        {
-            new(ClaimTypes.NameIdentifier, principal.Id),
-            new(ClaimTypes.Name, principal.DisplayName),
-            new(KeyClaim, result.KeyId!),
-        };
-        claims.AddRange(principal.Grants.Select(g => g.Role).Distinct(StringComparer.Ordinal).Select(r => new Claim(ClaimTypes.Role, r)));
-        claims.AddRange(principal.Agencies.Select(a => new Claim(AgencyClaim, a)));
-        var identity = new ClaimsIdentity(claims, SchemeName, ClaimTypes.NameIdentifier, ClaimTypes.Role);
-        return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName));
+        return AuthenticateResult.Success(new AuthenticationTicket(HubUser.For(principal, SchemeName, result.KeyId), SchemeName));
     }
 
     private AuthenticateResult Fail(string why)
     {
-        Context.Items[FailureItem] = why;
+        Context.Items[HubUser.FailureItem] = why;
         LogRefused(Logger, Request.Method, Request.Path, why);
         return AuthenticateResult.Fail(why);
     }
@@ -85,10 +75,10 @@ public sealed partial class ApiKeyAuthenticationHandler(
     /// <inheritdoc />
     protected override Task HandleChallengeAsync(AuthenticationProperties properties)
     {
-        var why = Context.Items.TryGetValue(FailureItem, out var failure) ? (string)failure! : "no API key was presented";
+        var why = Context.Items.TryGetValue(HubUser.FailureItem, out var failure) ? (string)failure! : "no API key was presented";
         Response.Headers.WWWAuthenticate = "Bearer";
-        return WriteProblemAsync(StatusCodes.Status401Unauthorized, "Not authenticated",
-            $"{Request.Method} {Request.Path} needs an API key (Authorization: Bearer <key> or {KeyHeader}): {why}.");
+        return HubUser.WriteProblemAsync(Context, StatusCodes.Status401Unauthorized, "Not authenticated",
+            $"{Request.Method} {Request.Path} needs an API key (Authorization: Bearer <key> or {KeyHeader}){(identity.Value.Jwt is null ? "" : " or a bearer token from the identity provider")}: {why}.");
     }
 
     /// <inheritdoc />
@@ -96,18 +86,8 @@ public sealed partial class ApiKeyAuthenticationHandler(
     {
         var who = Context.User.FindFirstValue(ClaimTypes.NameIdentifier) ?? "the caller";
         var roles = Context.User.FindAll(ClaimTypes.Role).Select(c => c.Value).ToList();
-        return WriteProblemAsync(StatusCodes.Status403Forbidden, "Not allowed",
+        return HubUser.WriteProblemAsync(Context, StatusCodes.Status403Forbidden, "Not allowed",
             $"{who} (roles: {(roles.Count == 0 ? "none" : string.Join(", ", roles))}) may not {Request.Method} {Request.Path}.");
-    }
-
-    private Task WriteProblemAsync(int status, string title, string detail)
-    {
-        Response.StatusCode = status;
-        return Context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
-        {
-            HttpContext = Context,
-            ProblemDetails = { Status = status, Title = title, Detail = detail },
-        }).AsTask();
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Refused {Method} {Path}: {Why}")]
@@ -117,6 +97,42 @@ public sealed partial class ApiKeyAuthenticationHandler(
 /// <summary>The hub's principal behind a call, rebuilt from its claims.</summary>
 public static class HubUser
 {
+    /// <summary>Where an authentication handler leaves why it refused a call, for its challenge.</summary>
+    internal const string FailureItem = "hub:authentication-failure";
+
+    /// <summary>
+    /// The claims of a hub principal, whatever authenticated it: id, name, roles and agency grants from the hub's store
+    /// (and the API key's id when a key did), so that policies and <see cref="Of"/> do not depend on the scheme.
+    /// </summary>
+    public static ClaimsPrincipal For(Principal principal, string authenticationType, string? keyId)
+    {
+        ArgumentNullException.ThrowIfNull(principal);
+        var claims = new List<Claim>
+        {
+            new(ClaimTypes.NameIdentifier, principal.Id),
+            new(ClaimTypes.Name, principal.DisplayName),
+        };
+        if (keyId is not null)
+        {
+            claims.Add(new Claim(ApiKeyAuthenticationHandler.KeyClaim, keyId));
+        }
+
+        claims.AddRange(principal.Grants.Select(g => g.Role).Distinct(StringComparer.Ordinal).Select(r => new Claim(ClaimTypes.Role, r)));
+        claims.AddRange(principal.Agencies.Select(a => new Claim(ApiKeyAuthenticationHandler.AgencyClaim, a)));
+        return new ClaimsPrincipal(new ClaimsIdentity(claims, authenticationType, ClaimTypes.NameIdentifier, ClaimTypes.Role));
+    }
+
+    /// <summary>Answers a refused call with an RFC 9457 problem-details body.</summary>
+    internal static Task WriteProblemAsync(HttpContext http, int status, string title, string detail)
+    {
+        http.Response.StatusCode = status;
+        return http.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = http,
+            ProblemDetails = { Status = status, Title = title, Detail = detail },
+        }).AsTask();
+    }
+
     /// <summary>The authenticated principal, or <c>null</c>.</summary>
     public static Principal? Of(ClaimsPrincipal user)
     {

@@ -20,6 +20,9 @@ public sealed class IdentityOptions
     public TimeSpan BootstrapKeyLifetime { get; set; } = DefaultBootstrapKeyLifetime;
 
     public static readonly TimeSpan DefaultBootstrapKeyLifetime = TimeSpan.FromDays(7);
+
+    /// <summary>Bearer tokens from an external identity provider; <c>null</c> (the default) turns them off.</summary>
+    public JwtOptions? Jwt { get; set; }
 }
 
 /// <summary>The authorization policies, one per role (deny by default: a policy lets in only the roles it names).</summary>
@@ -56,13 +59,25 @@ public static class IdentityExtensions
                 $"Hub:Identity:BootstrapAdminKey must be at least {ApiKeys.MinBootstrapKeyLength} characters without spaces (for example `openssl rand -hex 32`).")
             .Validate(o => o.BootstrapKeyLifetime > TimeSpan.Zero && o.BootstrapKeyLifetime <= IdentityStore.MaxKeyLifetime,
                 "Hub:Identity:BootstrapKeyLifetime must be positive and at most 366 days.")
+            .Validate(o => o.Jwt is null || o.BootstrapAdminKey is null || !JwtBearerRegistration.LooksLikeJwt(o.BootstrapAdminKey),
+                "Hub:Identity:BootstrapAdminKey must not have the form of a JWT (three dot-separated parts) while Hub:Identity:Jwt is set.")
             .ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<IdentityOptions>, JwtOptionsValidation>();
         builder.Services.AddSingleton<IdentityStore>();
-        builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
+
+        // JWT bearer tokens only when configured; otherwise API keys alone, as the default scheme.
+        var jwt = builder.Configuration.GetSection(JwtOptions.Section).Get<JwtOptions>() is not null;
+        var scheme = jwt ? JwtBearerRegistration.DispatchScheme : ApiKeyAuthenticationHandler.SchemeName;
+        var authentication = builder.Services.AddAuthentication(scheme)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
+        if (jwt)
+        {
+            authentication.AddJwt();
+        }
+
         builder.Services.AddAuthorizationBuilder()
             // Deny by default: an endpoint that names no policy (and is not marked open) needs an authenticated caller.
-            .SetFallbackPolicy(new AuthorizationPolicyBuilder(ApiKeyAuthenticationHandler.SchemeName).RequireAuthenticatedUser().Build())
+            .SetFallbackPolicy(new AuthorizationPolicyBuilder(scheme).RequireAuthenticatedUser().Build())
             .AddPolicy(HubPolicies.Admin, p => p.RequireAuthenticatedUser().RequireRole(Roles.Admin))
             .AddPolicy(HubPolicies.Operator, p => p.RequireAuthenticatedUser().RequireRole(Roles.Operator))
             .AddPolicy(HubPolicies.Auditor, p => p.RequireAuthenticatedUser().RequireRole(Roles.Auditor))
@@ -72,6 +87,13 @@ public static class IdentityExtensions
         builder.Services.AddHostedService<BootstrapAdmin>();
         return builder;
     }
+}
+
+/// <summary>Lists every problem of the <c>Hub:Identity:Jwt</c> settings at start-up.</summary>
+internal sealed class JwtOptionsValidation : IValidateOptions<IdentityOptions>
+{
+    public ValidateOptionsResult Validate(string? name, IdentityOptions options) =>
+        options.Jwt?.Problems() is { Count: > 0 } problems ? ValidateOptionsResult.Fail(problems) : ValidateOptionsResult.Success;
 }
 
 /// <summary>Creates the bootstrap admin from configuration on the first start.</summary>

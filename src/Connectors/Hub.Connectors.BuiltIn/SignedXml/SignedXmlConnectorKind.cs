@@ -12,6 +12,9 @@ public sealed class SignedXmlConnectorKind : IPushConnectorKind
     /// <summary>The kind's name, as connectors refer to it.</summary>
     public const string KindName = "signed-xml";
 
+    /// <summary>The largest document any connector of this kind may accept (its <c>maxBytes</c> at most): the receiving endpoint's limit.</summary>
+    public const int LargestDocument = SignedXmlSettings.MaxMaxBytes;
+
     private static readonly Lazy<string> Schema = new(() =>
     {
         using var stream = typeof(SignedXmlConnectorKind).Assembly.GetManifestResourceStream("Hub.Connectors.BuiltIn.SignedXml.signed-xml.schema.json")

@@ -12,6 +12,9 @@ public sealed class JsonWebhookConnectorKind : IPushConnectorKind
     /// <summary>The kind's name, as connectors refer to it.</summary>
     public const string KindName = "json-webhook";
 
+    /// <summary>The largest body any connector of this kind may accept (its <c>maxBodyBytes</c> at most): the receiving endpoint's limit.</summary>
+    public const int LargestBody = JsonWebhookSettings.MaxMaxBodyBytes;
+
     private static readonly Lazy<string> Schema = new(() =>
     {
         using var stream = typeof(JsonWebhookConnectorKind).Assembly.GetManifestResourceStream("Hub.Connectors.BuiltIn.Webhook.json-webhook.schema.json")
