@@ -68,11 +68,14 @@ public sealed partial class ConnectorProbe(
     /// <summary>The probe's settings.</summary>
     public ProbeOptions Options => options.Value;
 
-    /// <summary>Whether the connector's kind pulls (only pull connectors can be checked or previewed).</summary>
+    /// <summary>
+    /// Whether the connector can be checked and previewed: not when its kind only receives pushed messages. A kind the
+    /// hub does not know (a plugin removed) can: the probe then fails at stage <c>configuration</c> saying so.
+    /// </summary>
     public bool CanProbe(ConnectorRegistration connector)
     {
         ArgumentNullException.ThrowIfNull(connector);
-        return kinds.Find(connector.Kind) is IPullConnectorKind;
+        return kinds.Find(connector.Kind) is null or IPullConnectorKind;
     }
 
     /// <summary>Reaches the source, authenticates and reads one page. A failure is a result, not an exception.</summary>
@@ -159,7 +162,12 @@ public sealed partial class ConnectorProbe(
         }
 
         var elapsed = Stopwatch.GetElapsedTime(started);
-        LogPreviewed(logger, connector.Id, read, records.Count, problems.Select(p => p.Index).Distinct().Count(), pages, failure?.Stage, (long)elapsed.TotalMilliseconds);
+        LogPreviewed(logger, connector.Id, read, records.Count, problems.Select(p => p.Index).Distinct().Count(), pages, (long)elapsed.TotalMilliseconds);
+        if (failure is not null)
+        {
+            LogPreviewStopped(logger, connector.Id, failure.Stage, failure.Message);
+        }
+
         return new ProbePreview(connector.Id, connector.Mapping.Version, read, pages, complete, records, problems, failure, elapsed);
     }
 
@@ -223,9 +231,12 @@ public sealed partial class ConnectorProbe(
     private static partial void LogChecked(ILogger logger, string connectorId, bool outcome, CheckStage stage, int records, long elapsedMs);
 
     [LoggerMessage(Level = LogLevel.Information,
-        Message = "Connector {ConnectorId}: preview read {Records} records ({Mapped} mapped, {Unmappable} unmappable) in {Pages} pages, failed at {FailedStage}, in {ElapsedMs} ms")]
-    private static partial void LogPreviewed(
-        ILogger logger, string connectorId, int records, int mapped, int unmappable, int pages, CheckStage? failedStage, long elapsedMs);
+        Message = "Connector {ConnectorId}: preview read {Records} records ({Mapped} mapped, {Unmappable} unmappable) in {Pages} pages in {ElapsedMs} ms")]
+    private static partial void LogPreviewed(ILogger logger, string connectorId, int records, int mapped, int unmappable, int pages, long elapsedMs);
+
+    // Connector messages name URLs, statuses and settings, never record contents or secrets (IConnectorKind's contract).
+    [LoggerMessage(Level = LogLevel.Information, Message = "Connector {ConnectorId}: preview stopped at stage {Stage}: {Reason}")]
+    private static partial void LogPreviewStopped(ILogger logger, string connectorId, CheckStage stage, string reason);
 
     private sealed class Probe(IPullSource source, HttpClient http) : IAsyncDisposable
     {
