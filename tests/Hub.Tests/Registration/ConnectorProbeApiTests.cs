@@ -13,8 +13,8 @@ namespace Hub.Tests.Registration;
 
 /// <summary>
 /// A real hub process (probe timeout 2 s) with pull connectors registered by files against a simulated province: one
-/// that answers with malformed records among good ones, the same with a wrong secret, one at an address where nothing
-/// listens, one against a province whose feed hangs, and a push connector.
+/// that answers with malformed records among good ones, the same paused and with a wrong secret, one at an address where
+/// nothing listens, one against a province whose feed hangs, and a push connector.
 /// </summary>
 public sealed class ProbeHub : IAsyncLifetime
 {
@@ -68,7 +68,8 @@ public sealed class ProbeHub : IAsyncLifetime
         var connectors = Directory.CreateDirectory(Path.Combine(_work, "connectors")).FullName;
 
         await WriteAsync(connectors, Registration(Simulator, "sim-probe"));
-        await WriteAsync(connectors, With(Registration(Simulator, "sim-probe", WrongSecret), "configuration.auth.clientSecret", BadSecret));
+        // Paused: a connector is probed whatever its state.
+        await WriteAsync(connectors, With(With(Registration(Simulator, "sim-probe", WrongSecret), "configuration.auth.clientSecret", BadSecret), "active", false));
         await WriteAsync(connectors, With(Registration(Simulator, "sim-probe", Unreachable), "configuration.baseUrl", $"http://127.0.0.1:{ClosedPort()}/igate"));
         await WriteAsync(connectors, Registration(Simulator, "sim-hang"));
         await WriteAsync(connectors, new JsonObject
@@ -271,6 +272,10 @@ public sealed class ConnectorProbeApiTests(ProbeHub hub) : IClassFixture<ProbeHu
         Assert.Contains(problems, p => p is { Field: "Status", Path: "dossierStatus.id" } && p.Problem.StartsWith("unmapped code 99", StringComparison.Ordinal));
         Assert.Contains(problems, p => p is { Field: "EventTime", Path: "updatedDate" } && p.Problem.StartsWith("EventTime at path 'updatedDate'", StringComparison.Ordinal));
         Assert.All(problems, p => Assert.Matches("unmapped code 99|EventTime at path 'updatedDate'|DossierCode at path 'code' is missing", p.Problem));
+
+        // The hub's log has counts, not records (personal data).
+        Assert.Contains($"Connector {ProbeHub.Connector}: preview read 50 records", hub.Process.Output, StringComparison.Ordinal);
+        Assert.All(records, r => Assert.DoesNotContain(r.GetProperty("change").GetProperty("dossierCode").GetString()!, hub.Process.Output, StringComparison.Ordinal));
     }
 
     [Fact]
