@@ -33,12 +33,14 @@ public static class ConnectorProbeApi
             .WithSummary("Test connection of a pull connector registration given in the body (not registered): validated first; stores nothing.")
             .Produces<CheckView>()
             .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
         api.MapPost("/preview", PreviewBodyAsync)
             .WithSummary("Maps a sample of the live records of a pull connector registration given in the body (not registered); stores nothing.")
             .Produces<PreviewView>()
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
         return app;
     }
@@ -53,9 +55,13 @@ public static class ConnectorProbeApi
         }
 
         var connector = state!.Registration;
-        return probe.CanProbe(connector)
-            ? Results.Ok(CheckView.Of(connector.Id, await probe.CheckAsync(connector, cancellationToken)))
-            : NotPull(connector, StatusCodes.Status409Conflict);
+        if (!probe.CanProbe(connector))
+        {
+            return NotPull(connector, StatusCodes.Status409Conflict);
+        }
+
+        using var claim = probe.TryBegin(connector.Id);
+        return claim is null ? Busy(connector.Id) : Results.Ok(CheckView.Of(connector.Id, await probe.CheckAsync(connector, cancellationToken)));
     }
 
     private static async Task<IResult> PreviewRegisteredAsync(
@@ -73,16 +79,28 @@ public static class ConnectorProbeApi
         }
 
         var connector = state!.Registration;
-        return probe.CanProbe(connector)
-            ? Results.Ok(PreviewView.Of(await probe.PreviewAsync(connector, limit ?? probe.Options.DefaultRecords, cancellationToken)))
-            : NotPull(connector, StatusCodes.Status409Conflict);
+        if (!probe.CanProbe(connector))
+        {
+            return NotPull(connector, StatusCodes.Status409Conflict);
+        }
+
+        using var claim = probe.TryBegin(connector.Id);
+        return claim is null
+            ? Busy(connector.Id)
+            : Results.Ok(PreviewView.Of(await probe.PreviewAsync(connector, limit ?? probe.Options.DefaultRecords, cancellationToken)));
     }
 
     private static async Task<IResult> CheckBodyAsync(
         JsonElement registration, HttpContext http, ConnectorValidation validation, ConnectorProbe probe, CancellationToken cancellationToken)
     {
         var (connector, refused) = Accept(registration, http, validation, probe);
-        return refused ?? Results.Ok(CheckView.Of(connector!.Id, await probe.CheckAsync(connector, cancellationToken)));
+        if (refused is not null)
+        {
+            return refused;
+        }
+
+        using var claim = probe.TryBegin(connector!.Id);
+        return claim is null ? Busy(connector.Id) : Results.Ok(CheckView.Of(connector.Id, await probe.CheckAsync(connector, cancellationToken)));
     }
 
     private static async Task<IResult> PreviewBodyAsync(
@@ -94,7 +112,15 @@ public static class ConnectorProbeApi
         }
 
         var (connector, refused) = Accept(registration, http, validation, probe);
-        return refused ?? Results.Ok(PreviewView.Of(await probe.PreviewAsync(connector!, limit ?? probe.Options.DefaultRecords, cancellationToken)));
+        if (refused is not null)
+        {
+            return refused;
+        }
+
+        using var claim = probe.TryBegin(connector!.Id);
+        return claim is null
+            ? Busy(connector.Id)
+            : Results.Ok(PreviewView.Of(await probe.PreviewAsync(connector, limit ?? probe.Options.DefaultRecords, cancellationToken)));
     }
 
     /// <summary>A registration in the body: valid (as <c>POST /api/connectors/validate</c> says), of an agency the caller maintains, and pulling.</summary>
@@ -127,6 +153,11 @@ public static class ConnectorProbeApi
                 detail: $"limit must be between 1 and {probe.Options.MaxRecords} records (default {probe.Options.DefaultRecords}); it was {n}.",
                 statusCode: StatusCodes.Status400BadRequest)
             : null;
+
+    private static IResult Busy(string id) => Results.Problem(
+        title: "Probe in progress",
+        detail: $"A check or preview of connector '{id}' is running already; one at a time per connector spares its source. Try again when it has answered.",
+        statusCode: StatusCodes.Status409Conflict);
 
     private static IResult NotPull(ConnectorRegistration connector, int status) => Results.Problem(
         title: "Not a pull connector",

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.ComponentModel.DataAnnotations;
 using System.Diagnostics;
 using Hub.Connectors;
@@ -65,8 +66,21 @@ public sealed partial class ConnectorProbe(
     ILoggerFactory loggerFactory,
     ILogger<ConnectorProbe> logger)
 {
+    /// <summary>Connectors being probed by this process now.</summary>
+    private readonly ConcurrentDictionary<string, byte> _running = new(StringComparer.Ordinal);
+
     /// <summary>The probe's settings.</summary>
     public ProbeOptions Options => options.Value;
+
+    /// <summary>
+    /// Claims the connector for one probe; <c>null</c> when this process is probing it already. One probe at a time per
+    /// connector, so that repeated clicks (or a script) cannot flood a provincial system that sync runs already rate-limit.
+    /// </summary>
+    public IDisposable? TryBegin(string connectorId)
+    {
+        ArgumentNullException.ThrowIfNull(connectorId);
+        return _running.TryAdd(connectorId, 0) ? new Claim(_running, connectorId) : null;
+    }
 
     /// <summary>
     /// Whether the connector can be checked and previewed: not when its kind only receives pushed messages. A kind the
@@ -237,6 +251,11 @@ public sealed partial class ConnectorProbe(
     // Connector messages name URLs, statuses and settings, never record contents or secrets (IConnectorKind's contract).
     [LoggerMessage(Level = LogLevel.Information, Message = "Connector {ConnectorId}: preview stopped at stage {Stage}: {Reason}")]
     private static partial void LogPreviewStopped(ILogger logger, string connectorId, CheckStage stage, string reason);
+
+    private sealed class Claim(ConcurrentDictionary<string, byte> running, string connectorId) : IDisposable
+    {
+        public void Dispose() => running.TryRemove(connectorId, out _);
+    }
 
     private sealed class Probe(IPullSource source, HttpClient http) : IAsyncDisposable
     {

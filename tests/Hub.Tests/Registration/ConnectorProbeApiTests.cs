@@ -325,6 +325,29 @@ public sealed class ConnectorProbeApiTests(ProbeHub hub) : IClassFixture<ProbeHu
     }
 
     [Fact]
+    public async Task A_connector_is_probed_once_at_a_time()
+    {
+        var hanging = hub.Simulator["sim-hang"].Stats;
+        var hangsBefore = hanging.Faults(FaultKind.Timeout);
+
+        // The first check waits in the simulator's hanging feed; while it does, a second one is refused.
+        var first = Client.PostAsync($"/api/connectors/{ProbeHub.Hanging}/check", null);
+        while (hanging.Faults(FaultKind.Timeout) == hangsBefore && !first.IsCompleted)
+        {
+            await Task.Delay(20);
+        }
+
+        using var second = await Client.PostAsync($"/api/connectors/{ProbeHub.Hanging}/preview", null);
+        using var firstResponse = await first;
+
+        var busy = await ProblemAsync(second, HttpStatusCode.Conflict);
+        Assert.Equal("Probe in progress", busy.GetProperty("title").GetString());
+        Assert.Equal("reach", (await OkAsync(firstResponse)).GetProperty("stage").GetString());
+        using var after = await Client.PostAsync($"/api/connectors/{ProbeHub.Hanging}/check", null);
+        Assert.Equal(HttpStatusCode.OK, after.StatusCode);
+    }
+
+    [Fact]
     public async Task Preview_and_check_of_a_registration_in_the_body_work_and_register_nothing()
     {
         var id = "sim-probe-draft-" + Guid.NewGuid().ToString("N")[..8];
