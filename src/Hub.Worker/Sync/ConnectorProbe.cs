@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.ComponentModel.DataAnnotations;
-using System.Diagnostics;
 using Hub.Connectors;
 using Hub.Contracts;
 using Hub.Core.Mapping;
@@ -96,10 +95,10 @@ public sealed partial class ConnectorProbe(
     public async Task<ProbeCheck> CheckAsync(ConnectorRegistration connector, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(connector);
-        var started = Stopwatch.GetTimestamp();
+        var started = timeProvider.GetTimestamp();
         var timeout = options.Value.Timeout;
-        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        limit.CancelAfter(timeout);
+        using var timer = new CancellationTokenSource(timeout, timeProvider);
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timer.Token);
         CheckResult result;
         try
         {
@@ -112,7 +111,7 @@ public sealed partial class ConnectorProbe(
             result = CheckResult.Failure(failure.Stage, failure.Message);
         }
 
-        var elapsed = Stopwatch.GetElapsedTime(started);
+        var elapsed = timeProvider.GetElapsedTime(started);
         LogChecked(logger, connector.Id, result.Succeeded, result.Stage, result.RecordsRead, (long)elapsed.TotalMilliseconds);
         return new ProbeCheck(result, elapsed);
     }
@@ -125,10 +124,10 @@ public sealed partial class ConnectorProbe(
     {
         ArgumentNullException.ThrowIfNull(connector);
         ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
-        var started = Stopwatch.GetTimestamp();
+        var started = timeProvider.GetTimestamp();
         var settings = options.Value;
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(settings.Timeout);
+        using var timer = new CancellationTokenSource(settings.Timeout, timeProvider);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timer.Token);
 
         var records = new List<PreviewRecord>();
         var problems = new List<PreviewProblem>();
@@ -175,7 +174,7 @@ public sealed partial class ConnectorProbe(
             failure = classified;
         }
 
-        var elapsed = Stopwatch.GetElapsedTime(started);
+        var elapsed = timeProvider.GetElapsedTime(started);
         LogPreviewed(logger, connector.Id, read, records.Count, problems.Select(p => p.Index).Distinct().Count(), pages, (long)elapsed.TotalMilliseconds);
         if (failure is not null)
         {
