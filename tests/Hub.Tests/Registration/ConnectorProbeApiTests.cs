@@ -444,6 +444,31 @@ public sealed class ConnectorProbeApiTests(ProbeHub hub) : IClassFixture<ProbeHu
     }
 
     [Fact]
+    public async Task Hub_does_not_start_with_probe_settings_out_of_range()
+    {
+        await using var db = await TestDatabase.CreateSchemaAsync("probe_options");
+        var work = Directory.CreateTempSubdirectory("hub-probe-options-").FullName;
+        try
+        {
+            await using var process = HubProcess.Start(work, new Dictionary<string, string>
+            {
+                ["ConnectionStrings__Hub"] = db.ConnectionString,
+                ["Hub__Probe__Timeout"] = "00:00:00",
+                ["Hub__Probe__DefaultRecords"] = "60",
+            });
+
+            var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => process.WaitReadyAsync(TimeSpan.FromSeconds(90)));
+
+            Assert.Contains("The field Timeout must be between 00:00:00.1000000 and 00:05:00", refused.Message, StringComparison.Ordinal);
+            Assert.Contains("Hub:Probe:DefaultRecords must not exceed Hub:Probe:MaxRecords.", refused.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(work, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Push_connectors_cannot_be_checked_or_previewed()
     {
         using var check = await Client.PostAsync($"/api/connectors/{ProbeHub.Push}/check", null);
