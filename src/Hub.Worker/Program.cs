@@ -45,6 +45,7 @@ app.MapHealthApi();
 app.MapDossiersApi();
 app.MapConnectorsApi();
 app.MapConnectorRegistrationApi();
+app.MapConnectorProbeApi();
 app.MapNationalPortalAdapterApi();
 app.MapWebhookApi();
 app.MapSignedXmlApi();

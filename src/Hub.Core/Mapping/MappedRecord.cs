@@ -18,6 +18,18 @@ public sealed record MappedRecord(DossierChange? Change, IReadOnlyList<DossierSt
     /// <summary>Whether the record could not be mapped.</summary>
     public bool IsQuarantined => QuarantineReason is not null;
 
-    /// <summary>A record that cannot be mapped.</summary>
-    public static MappedRecord Quarantined(string reason) => new(null, [], reason);
+    /// <summary>
+    /// The problems of a record that cannot be mapped, each with its canonical field and path when it has one, in the
+    /// order of <see cref="QuarantineReason"/> (which joins them); empty when mapped.
+    /// </summary>
+    public IReadOnlyList<MappingProblem> Problems { get; init; } = [];
+
+    /// <summary>A record that cannot be mapped, for a reason that concerns the whole record.</summary>
+    public static MappedRecord Quarantined(string reason) => new(null, [], reason) { Problems = [new MappingProblem(null, null, reason)] };
 }
+
+/// <summary>One reason a record cannot be mapped.</summary>
+/// <param name="Field">The canonical field (<c>EventTime</c>, <c>Status</c>, <c>Steps</c>); <c>null</c> for the whole record.</param>
+/// <param name="Path">The field's path in the record (<c>updatedDate</c>, <c>tasks[1].endDate</c>); <c>null</c> for the whole record.</param>
+/// <param name="Problem">What is wrong, as the quarantine reason says it (naming the field and its path).</param>
+public sealed record MappingProblem(string? Field, string? Path, string Problem);

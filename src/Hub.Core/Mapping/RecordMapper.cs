@@ -117,7 +117,7 @@ public sealed partial class RecordMapper
 
         if (problems.Any)
         {
-            return MappedRecord.Quarantined(problems.Reason());
+            return problems.Quarantined();
         }
 
         var change = new DossierChange
@@ -164,7 +164,7 @@ public sealed partial class RecordMapper
 
         var problems = new ProblemList();
         var step = MapStep(new Scope(payload, payload, -1, null), defaultNativeId: null, sourceSystem, ref problems);
-        return step is null ? MappedRecord.Quarantined(problems.Reason()) : new MappedRecord(null, [step], null);
+        return step is null ? problems.Quarantined() : new MappedRecord(null, [step], null);
     }
 
     private List<DossierStep> MapNestedSteps(JsonElement payload, string? nativeId, string sourceSystem, ref ProblemList problems)
@@ -175,7 +175,7 @@ public sealed partial class RecordMapper
             case PathOutcome.Missing:
                 return [];
             case PathOutcome.Mismatch:
-                problems.Add($"Steps at path '{itemsPath.Text}': {itemsPath.DescribeMismatch(mismatch, payload, payload, null)}");
+                problems.Add("Steps", itemsPath.Text, $"Steps at path '{itemsPath.Text}': {itemsPath.DescribeMismatch(mismatch, payload, payload, null)}");
                 return [];
             default:
                 break;
@@ -188,7 +188,7 @@ public sealed partial class RecordMapper
 
         if (items.ValueKind != JsonValueKind.Array)
         {
-            problems.Add($"Steps at path '{itemsPath.Text}' is {FieldPath.KindName(items.ValueKind)}, not an array");
+            problems.Add("Steps", itemsPath.Text, $"Steps at path '{itemsPath.Text}' is {FieldPath.KindName(items.ValueKind)}, not an array");
             return [];
         }
 
@@ -204,7 +204,7 @@ public sealed partial class RecordMapper
 
             if (item.ValueKind != JsonValueKind.Object)
             {
-                problems.Add($"step {index} at path '{itemsPath.Text}[{index}]' is {FieldPath.KindName(item.ValueKind)}, not an object");
+                problems.Add("Steps", $"{itemsPath.Text}[{index}]", $"step {index} at path '{itemsPath.Text}[{index}]' is {FieldPath.KindName(item.ValueKind)}, not an object");
             }
             else if (MapStep(new Scope(item, payload, index, itemsPath.Text), nativeId, sourceSystem, ref problems) is { } step)
             {
@@ -268,7 +268,7 @@ public sealed partial class RecordMapper
             case PathOutcome.Found:
                 break;
             case PathOutcome.Mismatch:
-                problems.Add($"{Where(field, scope)}: {path.DescribeMismatch(mismatch, scope.Item, scope.Root, scope.ItemPrefix)}");
+                problems.Add(field.Name, PathOf(field, scope), $"{Where(field, scope)}: {path.DescribeMismatch(mismatch, scope.Item, scope.Root, scope.ItemPrefix)}");
                 return default;
             default:
                 return Missing(field, scope, required, ref problems);
@@ -295,7 +295,7 @@ public sealed partial class RecordMapper
                 text = "false";
                 break;
             case JsonValueKind.Object or JsonValueKind.Array:
-                problems.Add($"{Where(field, scope)} is {FieldPath.KindName(element.ValueKind)}, not a single value");
+                problems.Add(field.Name, PathOf(field, scope), $"{Where(field, scope)} is {FieldPath.KindName(element.ValueKind)}, not a single value");
                 return default;
             default:
                 return Missing(field, scope, required, ref problems);
@@ -305,7 +305,7 @@ public sealed partial class RecordMapper
         {
             if (!values.TryGetValue(text, out var translated))
             {
-                problems.Add($"{Where(field, scope)}: '{Conversion.Shown(text)}' is not in the field's values table");
+                problems.Add(field.Name, PathOf(field, scope), $"{Where(field, scope)}: '{Conversion.Shown(text)}' is not in the field's values table");
                 return default;
             }
 
@@ -317,10 +317,10 @@ public sealed partial class RecordMapper
             case ConversionOutcome.Ok:
                 return value;
             case ConversionOutcome.Unmapped:
-                problems.AddUnmapped($"unmapped code {Conversion.Shown(text)} ({Where(field, scope)})");
+                problems.AddUnmapped(field.Name, PathOf(field, scope), $"unmapped code {Conversion.Shown(text)} ({Where(field, scope)})");
                 return default;
             default:
-                problems.Add($"{Where(field, scope)}: {problem}");
+                problems.Add(field.Name, PathOf(field, scope), $"{Where(field, scope)}: {problem}");
                 return default;
         }
     }
@@ -329,23 +329,23 @@ public sealed partial class RecordMapper
     {
         if (required)
         {
-            problems.Add($"{Where(field, scope)} is missing");
+            problems.Add(field.Name, PathOf(field, scope), $"{Where(field, scope)} is missing");
         }
 
         return default;
     }
 
     /// <summary>Names a field and its path in messages: <c>EventTime at path 'updatedDate'</c>, <c>StepTime of step 1 at path 'tasks[1].endDate'</c>.</summary>
-    private static string Where(CompiledField field, in Scope scope)
+    private static string Where(CompiledField field, in Scope scope) =>
+        scope.StepIndex < 0
+            ? $"{field.Name} at path '{PathOf(field, scope)}'"
+            : $"{field.Name} of step {scope.StepIndex} at path '{PathOf(field, scope)}'";
+
+    /// <summary>A field's path from the record: <c>updatedDate</c>, <c>tasks[1].endDate</c> for a nested step.</summary>
+    private static string PathOf(CompiledField field, in Scope scope)
     {
         var path = field.Path!;
-        if (scope.StepIndex < 0)
-        {
-            return $"{field.Name} at path '{path.Text}'";
-        }
-
-        var full = path.FromRoot ? path.Text : $"{scope.ItemPrefix}.{path.Text}";
-        return $"{field.Name} of step {scope.StepIndex} at path '{full}'";
+        return scope.StepIndex < 0 || path.FromRoot ? path.Text : $"{scope.ItemPrefix}.{path.Text}";
     }
 
     private string? BaseCode(string? procedureCode)
@@ -389,8 +389,8 @@ public sealed partial class RecordMapper
     /// </summary>
     private struct ProblemList
     {
-        private List<string>? _unmapped;
-        private List<string>? _other;
+        private List<MappingProblem>? _unmapped;
+        private List<MappingProblem>? _other;
         private int _count;
         private bool _stoppedEarly;
 
@@ -398,25 +398,26 @@ public sealed partial class RecordMapper
 
         public readonly bool IsFull => _count >= MaxProblems;
 
-        public void Add(string problem) => Add(ref _other, problem);
+        public void Add(string? field, string? path, string problem) => Add(ref _other, new MappingProblem(field, path, problem));
 
-        public void AddUnmapped(string problem) => Add(ref _unmapped, problem);
+        public void AddUnmapped(string field, string path, string problem) => Add(ref _unmapped, new MappingProblem(field, path, problem));
 
         /// <summary>Notes that the remaining nested steps were not read because the list is full.</summary>
         public void StoppedEarly() => _stoppedEarly = true;
 
-        public readonly string Reason()
+        public readonly MappedRecord Quarantined()
         {
-            var reason = string.Join("; ", (_unmapped ?? []).Concat(_other ?? []));
+            List<MappingProblem> listed = [.. (_unmapped ?? []).Concat(_other ?? [])];
+            var reason = string.Join("; ", listed.Select(p => p.Problem));
             if (_count > MaxProblems)
             {
                 reason += $"; {_count - MaxProblems} more not listed";
             }
 
-            return _stoppedEarly ? reason + "; remaining steps not checked" : reason;
+            return MappedRecord.Quarantined(_stoppedEarly ? reason + "; remaining steps not checked" : reason) with { Problems = listed };
         }
 
-        private void Add(ref List<string>? list, string problem)
+        private void Add(ref List<MappingProblem>? list, MappingProblem problem)
         {
             _count++;
             if (_count <= MaxProblems)

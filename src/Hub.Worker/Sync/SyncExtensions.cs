@@ -5,7 +5,7 @@ using Hub.Worker.Plugins;
 
 namespace Hub.Worker.Sync;
 
-/// <summary>Registration of the sync engine: connector kinds, per-connector HTTP clients, the run ledger and the runner.</summary>
+/// <summary>Registration of the sync engine: connector kinds, per-connector HTTP clients, the run ledger, the runner and the probes (check, preview).</summary>
 public static class SyncExtensions
 {
     /// <summary>Registers the sync engine and loads connector registration files at start-up.</summary>
@@ -24,6 +24,12 @@ public static class SyncExtensions
         builder.Services.AddSingleton<ConnectorValidation>();
         builder.Services.AddSingleton<RecordIngest>();
         builder.Services.AddSingleton<SyncRunner>();
+        builder.Services.AddSingleton<ConnectorProbe>();
+        builder.Services.AddOptions<ProbeOptions>()
+            .Bind(builder.Configuration.GetSection(ProbeOptions.Section))
+            .ValidateDataAnnotations()
+            .Validate(o => o.DefaultRecords <= o.MaxRecords, "Hub:Probe:DefaultRecords must not exceed Hub:Probe:MaxRecords.")
+            .ValidateOnStart();
         builder.Services.AddOptions<ConnectorFilesOptions>()
             .Bind(builder.Configuration.GetSection(ConnectorFilesOptions.Section))
             .ValidateOnStart();

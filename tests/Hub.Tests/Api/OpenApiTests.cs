@@ -46,6 +46,10 @@ public sealed class OpenApiTests(OpenApiHub hub) : IClassFixture<OpenApiHub>
     {
         ["GET /api/connector-kinds"] = "ConnectorValidationApiTests.Kinds_are_listed_with_their_configuration_schema_and_secrets_marked_write_only",
         ["POST /api/connectors/validate"] = "ConnectorValidationApiTests.Bad_registration_is_answered_422_naming_the_field_and_the_problem",
+        ["POST /api/connectors/{id}/check"] = "ConnectorProbeApiTests.Check_succeeds_against_the_simulator_and_fails_at_the_stage_that_failed",
+        ["POST /api/connectors/{id}/preview"] = "ConnectorProbeApiTests.Preview_of_a_registered_connector_shows_canonical_records_and_mapping_problems_and_changes_nothing_in_the_database",
+        ["POST /api/connectors/check"] = "ConnectorProbeApiTests.Preview_and_check_of_a_registration_in_the_body_work_and_register_nothing",
+        ["POST /api/connectors/preview"] = "ConnectorProbeApiTests.Preview_and_check_of_a_registration_in_the_body_work_and_register_nothing",
         ["GET /api/connectors"] = "ConnectorsApiTests.Operators_see_connectors_their_runs_and_quarantined_records_with_reasons_but_no_secret_or_payload",
         ["POST /api/connectors"] = "ConnectorOwnershipApiTests.A_province_admin_lists_only_its_agencies_connectors_and_registers_only_for_them",
         ["GET /api/connectors/{id}"] = "ConnectorOwnershipApiTests.A_connector_that_never_ran_is_deleted_one_with_history_is_retired_instead",

@@ -128,6 +128,23 @@ public class QuarantineReasonTests
     }
 
     [Fact]
+    public void Each_problem_names_its_field_and_path_in_the_order_of_the_reason()
+    {
+        var record = Replace(Replace(Replace(ValidRecord, "code", null), "dossierStatus", "{ \"id\": 99 }"), "paid", "\"yes\"");
+        record = Replace(record, "tasks", "[ { \"endDate\": \"2025-11-18 08:02:44\", \"status\": 7 } ]");
+
+        var mapped = Mapper.Mapped(Dossier(record));
+
+        Assert.Equal(
+            [("Status", "dossierStatus.id"), ("StatusAfter", "tasks[0].status"), ("DossierCode", "code"), ("PaidOnline", "paid")],
+            mapped.Problems.Select(p => (p.Field, p.Path)));
+        Assert.Equal(mapped.QuarantineReason, string.Join("; ", mapped.Problems.Select(p => p.Problem)));
+        var notAnObject = Mapper.Mapped(Dossier("[]"));
+        Assert.Equal(new MappingProblem(null, null, "the record is an array, not an object"), Assert.Single(notAnObject.Problems));
+        Assert.Empty(Mapper.Mapped(Dossier(ValidRecord)).Problems);
+    }
+
+    [Fact]
     public void Reason_lists_at_most_ten_problems()
     {
         var tasks = string.Join(", ", Enumerable.Range(0, 50).Select(_ => "{ \"endDate\": \"bad\" }"));
