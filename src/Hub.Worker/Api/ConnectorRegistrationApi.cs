@@ -239,13 +239,6 @@ public static class ConnectorRegistrationApi
         return errors.Count == 0 ? Results.Ok(new { valid = true }) : Invalid(errors);
     }
 
-    /// <summary>The 422 problem details of an invalid registration, with every problem in <c>errors</c>.</summary>
-    internal static IResult Invalid(IReadOnlyList<FieldError> errors) => Results.Problem(
-        statusCode: StatusCodes.Status422UnprocessableEntity,
-        title: "The connector registration is invalid",
-        detail: errors.Count == 1 ? "1 problem was found." : $"{errors.Count} problems were found.",
-        extensions: new Dictionary<string, object?> { ["valid"] = false, ["errors"] = errors });
-
     /// <summary>
     /// Kinds mark secrets with <c>"x-secret": true</c>; API clients know JSON Schema's <c>"writeOnly": true</c>, which says
     /// the same: sent when registering, never returned.

@@ -60,6 +60,8 @@ public sealed class ConnectorOwnershipApiTests(RegistrationApiHub hub) : IClassF
         { "GET", "/mappings" },
         { "GET", "/runs" },
         { "POST", "/sync" },
+        { "POST", "/check" },
+        { "POST", "/preview" },
         { "GET", "/quarantine" },
         { "POST", "/quarantine/reprocess" },
     };
