@@ -117,11 +117,12 @@ async Task<int> PrintInvalidAsync(HttpResponseMessage response, CancellationToke
     return ExitCodes.Refused;
 }
 
+var reprocessOption = new Option<bool>("--reprocess") { Description = "With an update that changes the mapping: re-process the quarantine with the new version." };
 var register = new Command(
     "register",
     "Registers the connector of a file (a new one as a draft of its agency) or updates it when its id is registered. Exit 0 done, 1 invalid or refused.")
 {
-    fileArgument, reasonOption,
+    fileArgument, reasonOption, reprocessOption,
 };
 register.SetAction(async (result, ct) =>
 {
@@ -157,12 +158,17 @@ register.SetAction(async (result, ct) =>
 
     using var content = new StringContent(json, Encoding.UTF8, "application/json");
     return exists
-        ? await hub.SendAsync(HttpMethod.Put, WithReason(path, result), content, async response =>
+        ? await hub.SendAsync(HttpMethod.Put, WithReason(result.GetValue(reprocessOption) ? path + "?reprocess=true" : path, result), content, async response =>
         {
             var updated = await response.Content.ReadFromJsonAsync<JsonElement>(ct);
             var actions = updated.GetProperty("actions").EnumerateArray().Select(a => a.GetString()).ToList();
             await output.WriteLineAsync($"updated {id} ({updated.GetProperty("connector").GetProperty("lifecycle").GetString()}): "
                 + (actions.Count == 0 ? "no change" : string.Join(", ", actions)));
+            if (updated.TryGetProperty("reprocessJobId", out var job) && job.ValueKind == JsonValueKind.String)
+            {
+                await output.WriteLineAsync($"quarantine re-processing queued (job {job.GetString()})");
+            }
+
             return ExitCodes.Ok;
         }, ct, invalid: response => PrintInvalidAsync(response, ct))
         : await hub.SendAsync(HttpMethod.Post, WithReason("/api/connectors", result), content, async response =>

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Hub.Core.Audit;
 using Hub.Core.Identity;
 using Hub.Core.Sync;
 using Hub.Worker.Identity;
@@ -33,7 +34,7 @@ public static class ConnectorRegistrationApi
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
         api.MapGet("/{id}", GetAsync).WithSummary("One connector: its lifecycle, cursor and last run; never its configuration.");
         api.MapPut("/{id}", UpdateAsync)
-            .WithSummary("Changes a connector's registration; a submitted or approved one goes back to draft.")
+            .WithSummary("Changes a connector's registration; a submitted or approved one goes back to draft; ?reprocess=true re-processes the quarantine after a mapping change.")
             .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
         api.MapDelete("/{id}", DeleteAsync)
@@ -81,8 +82,8 @@ public static class ConnectorRegistrationApi
     }
 
     private static async Task<IResult> UpdateAsync(
-        string id, JsonElement body, HttpContext http, ConnectorValidation validation, ConnectorCatalog catalog, SyncLedger ledger,
-        CancellationToken cancellationToken)
+        string id, bool? reprocess, JsonElement body, HttpContext http, ConnectorValidation validation, ConnectorCatalog catalog, SyncLedger ledger,
+        SyncScheduler scheduler, ExchangeLog log, TimeProvider time, CancellationToken cancellationToken)
     {
         var (actor, reason, actorProblem) = Actors.Of(http);
         if (actorProblem is not null)
@@ -90,14 +91,24 @@ public static class ConnectorRegistrationApi
             return BadReason(actorProblem);
         }
 
-        if ((await ConnectorAccess.FindAsync(http, id, catalog, cancellationToken)).Denied is { } denied)
+        var (stored, denied) = await ConnectorAccess.FindAsync(http, id, catalog, cancellationToken);
+        if (denied is not null || stored is null)
         {
-            return denied;
+            return denied ?? ConnectorAccess.NotFound(id);
         }
 
         if (Refusal(body, validation) is { } invalid)
         {
             return invalid;
+        }
+
+        // Checked before anything changes: the re-processing must be possible for the change to go with it.
+        if (reprocess == true && stored.Lifecycle is not (ConnectorLifecycle.Active or ConnectorLifecycle.Paused))
+        {
+            return Results.Problem(
+                title: "Nothing to re-process",
+                detail: $"Connector '{id}' is {ConnectorCatalog.Name(stored.Lifecycle)}: only an active or paused connector's quarantine is re-processed; change it without ?reprocess=true.",
+                statusCode: StatusCodes.Status409Conflict);
         }
 
         var registration = body.Deserialize<ConnectorRegistration>(ConnectorCatalog.Json)!;
@@ -114,8 +125,22 @@ public static class ConnectorRegistrationApi
         return await Guarded(id, async () =>
         {
             var actions = await catalog.UpdateAsync(registration, actor, reason, cancellationToken);
-            var state = await catalog.GetAsync(id, cancellationToken);
-            return Results.Ok(new { actions, connector = await ConnectorsApi.ViewAsync(state!, ledger, cancellationToken) });
+            var state = (await catalog.GetAsync(id, cancellationToken))!;
+
+            // A new mapping version can map what the earlier one quarantined: queued at once when asked.
+            string? reprocessJobId = null;
+            if (reprocess == true && actions.Contains("mapping.changed"))
+            {
+                var (jobId, _, refused) = await ConnectorsApi.QueueAsync(state, SyncTrigger.Reprocess, actor, reason, scheduler, log, time, cancellationToken);
+                if (refused is not null)
+                {
+                    return refused;
+                }
+
+                reprocessJobId = jobId;
+            }
+
+            return Results.Ok(new { actions, reprocessJobId, connector = await ConnectorsApi.ViewAsync(state, ledger, cancellationToken) });
         });
     }
 

@@ -97,26 +97,46 @@ public static class ConnectorsApi
             return denied ?? ConnectorAccess.NotFound(id);
         }
 
+        var (jobId, entry, refused) = await QueueAsync(state, trigger, actor, reason, scheduler, log, time, cancellationToken);
+        if (refused is not null)
+        {
+            return refused;
+        }
+
+        http.Response.Headers[ExchangeEntryHeader] = entry.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return Results.Accepted(value: new { connectorId = id, trigger, jobId });
+    }
+
+    /// <summary>
+    /// Queues a sync or a re-processing of the quarantine of a connector the caller may reach, and logs the request
+    /// (<c>sync.requested</c>, <c>quarantine.reprocess-requested</c>); or the problem that prevents it.
+    /// </summary>
+    internal static async Task<(string? JobId, long Entry, IResult? Refused)> QueueAsync(
+        ConnectorState state, SyncTrigger trigger, string actor, string? reason, SyncScheduler scheduler, ExchangeLog log, TimeProvider time,
+        CancellationToken cancellationToken)
+    {
+        var id = state.Registration.Id;
+
         // Only an active connector syncs; re-processing maps what an active or paused one quarantined.
         if (trigger == SyncTrigger.Reprocess
                 ? state.Lifecycle is not (ConnectorLifecycle.Active or ConnectorLifecycle.Paused)
                 : state.Lifecycle != ConnectorLifecycle.Active)
         {
-            return Results.Problem(
+            return (null, 0, Results.Problem(
                 title: "Connector not active",
                 detail: $"Connector '{id}' is {ConnectorCatalog.Name(state.Lifecycle)}: "
                     + (trigger == SyncTrigger.Reprocess
                         ? "only an active or paused connector's quarantine is re-processed."
                         : "only an active connector syncs (a draft is checked and previewed instead)."),
-                statusCode: StatusCodes.Status409Conflict);
+                statusCode: StatusCodes.Status409Conflict));
         }
 
         if (scheduler.Storage is null)
         {
-            return Results.Problem(
+            return (null, 0, Results.Problem(
                 title: "Scheduler off",
                 detail: "This hub process does not run syncs (Hub:Scheduler:Enabled is false); ask a process that does.",
-                statusCode: StatusCodes.Status503ServiceUnavailable);
+                statusCode: StatusCodes.Status503ServiceUnavailable));
         }
 
         // Logged once queued, with the job's id: the queue is Hangfire's, outside the hub's transactions.
@@ -134,8 +154,7 @@ public static class ConnectorsApi
             Action = trigger == SyncTrigger.Reprocess ? "quarantine.reprocess-requested" : "sync.requested",
             Detail = JsonSerializer.Serialize(new { jobId }),
         }, cancellationToken);
-        http.Response.Headers[ExchangeEntryHeader] = entry.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        return Results.Accepted(value: new { connectorId = id, trigger, jobId });
+        return (jobId, entry, null);
     }
 
     /// <summary>The response header naming the exchange-log entry of the request.</summary>

@@ -28,6 +28,15 @@ public sealed class CliRegistrationTests(RegistrationApiHub hub) : IClassFixture
         }
     }
 
+    /// <summary>How many of the connector's quarantined records are still open, read over the API with the CLI's key.</summary>
+    private async Task<int> OpenQuarantineAsync(string key, string id)
+    {
+        using var client = new HttpClient { BaseAddress = hub.Process.BaseAddress };
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+        using var document = JsonDocument.Parse(await client.GetStringAsync($"/api/connectors/{id}/quarantine?open=true&limit=1000"));
+        return document.RootElement.GetArrayLength();
+    }
+
     private static void Succeeded((int Code, string Output, string Error) run, string what) =>
         Assert.True(run.Code == 0, $"{what}: exit {run.Code}\n{run.Output}\n{run.Error}");
 
@@ -43,6 +52,7 @@ public sealed class CliRegistrationTests(RegistrationApiHub hub) : IClassFixture
             Seed = 62,
             Start = window,
             End = window.AddDays(10),
+            Faults = new FaultOptions { MalformedRate = 0.01 },
         });
         var sim = simulator["cli-h62"];
         var registration = JsonNode.Parse(simulator.VendorRestConnectorJson("cli-h62"))!.AsObject();
@@ -96,17 +106,30 @@ public sealed class CliRegistrationTests(RegistrationApiHub hub) : IClassFixture
 
         Assert.Equal("succeeded", lastRun.GetProperty("outcome").GetString());
         Assert.Equal(sim.Truth.Changes.Count, lastRun.GetProperty("counts").GetProperty("changesStored").GetInt32());
+        var injected = sim.MalformedInjected.Values.Sum();
+        var unknownStatus = sim.MalformedInjected[MalformedKind.UnknownStatus];
+        Assert.True(unknownStatus > 0 && injected > unknownStatus, $"{unknownStatus} of {injected} malformed records have an unknown status");
+        Assert.Equal(injected, await OpenQuarantineAsync(owner, id));
 
-        // The file changed (a new mapping version) is registered again as an update; another agency reaches nothing.
+        // The file changed (a new mapping version that maps code 99) is registered again as an update, and what the
+        // first version quarantined for code 99 is re-processed with it; another agency reaches nothing.
         registration["mapping"]!["version"] = "sim-vendor/2";
+        registration["mapping"]!["statusCodes"]!["99"] = 4;
         await File.WriteAllTextAsync(file, registration.ToJsonString());
-        var updated = await HubAsync(owner, "connector", "register", file, "--reason", "mapping v2");
+        var updated = await HubAsync(owner, "connector", "register", file, "--reason", "code 99 is being processed", "--reprocess");
+        deadline = DateTime.UtcNow.AddSeconds(120);
+        while (await OpenQuarantineAsync(owner, id) != injected - unknownStatus)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "The quarantine was not re-processed in time.");
+            await Task.Delay(500);
+        }
+
         var strangerCheck = await HubAsync(stranger, "connector", "check", id);
         var strangerSync = await HubAsync(stranger, "connector", "sync", id);
         var strangerRegister = await HubAsync(stranger, "connector", "register", file);
 
         Succeeded(updated, "update");
-        Assert.Equal($"updated {id} (active): mapping.changed", updated.Output.Trim());
+        Assert.StartsWith($"updated {id} (active): mapping.changed\nquarantine re-processing queued (job ", updated.Output.Trim().ReplaceLineEndings("\n"), StringComparison.Ordinal);
         Assert.Equal(1, strangerCheck.Code);
         Assert.Contains($"No connector with id '{id}' is registered to an agency you maintain", strangerCheck.Error, StringComparison.Ordinal);
         Assert.Equal(1, strangerSync.Code);
