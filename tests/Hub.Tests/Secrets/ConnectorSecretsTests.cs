@@ -205,7 +205,10 @@ public class ConnectorSecretsTests
         return await hub.Client.SendAsync(request);
     }
 
-    /// <summary>Every GET of the API that shows connectors, runs, quarantine and exchange entries (with each entry and its payload).</summary>
+    /// <summary>
+    /// Every GET of the API that shows connectors, their mapping versions, runs, quarantine and exchange entries (with each
+    /// entry and its payload), and the check and preview of each connector (answered 409 for push kinds).
+    /// </summary>
     private static async Task<List<(string Path, string Body)>> ReadApiAsync(HubProcess hub, IEnumerable<string> connectorIds)
     {
         var answers = new List<(string, string)>();
@@ -215,9 +218,19 @@ public class ConnectorSecretsTests
             answers.Add((path, $"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}"));
         }
 
+        async Task Post(string path)
+        {
+            using var response = await hub.Client.PostAsync(path, null);
+            answers.Add(("POST " + path, $"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}"));
+        }
+
         await Get("/api/connectors");
         foreach (var id in connectorIds)
         {
+            await Get($"/api/connectors/{id}");
+            await Get($"/api/connectors/{id}/mappings");
+            await Post($"/api/connectors/{id}/check");
+            await Post($"/api/connectors/{id}/preview?limit=5");
             await Get($"/api/connectors/{id}/runs");
             await Get($"/api/connectors/{id}/quarantine?open=false");
             await Get($"/api/exchange?connector={id}&limit=1000");
@@ -234,7 +247,10 @@ public class ConnectorSecretsTests
             await Get($"/api/exchange/{id}/payload");
         }
 
-        Assert.All(answers.Where(a => !a.Item1.EndsWith("/payload", StringComparison.Ordinal)), a => Assert.StartsWith("200 ", a.Item2, StringComparison.Ordinal));
+        Assert.All(answers.Where(a => !a.Item1.EndsWith("/payload", StringComparison.Ordinal) && !a.Item1.StartsWith("POST ", StringComparison.Ordinal)),
+            a => Assert.StartsWith("200 ", a.Item2, StringComparison.Ordinal));
+        Assert.All(answers.Where(a => a.Item1.StartsWith("POST ", StringComparison.Ordinal)), a => Assert.Matches("^(200|409) ", a.Item2));
+        Assert.Contains(answers, a => a.Item1.EndsWith("/preview?limit=5", StringComparison.Ordinal) && a.Item2.StartsWith("200 ", StringComparison.Ordinal));
         return answers;
     }
 
