@@ -150,7 +150,7 @@ public sealed partial class IdentityStore(NpgsqlDataSource dataSource, TimeProvi
         await InsertKeyAsync(connection, transaction, keyId, principalId, ApiKeys.Hash(key), description.Trim(), now, actor, expiresAt, cancellationToken);
         await LogAsync(connection, "key.created", actor, reason, new { principal = principalId, key = keyId, expiresAt = Utc(expiresAt) }, now, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        return new NewApiKey(keyId, key, principalId, expiresAt);
+        return new NewApiKey(keyId, key, principalId, expiresAt.ToUniversalTime());
     }
 
     /// <summary>A principal's keys (never their secrets), newest first.</summary>
@@ -433,7 +433,7 @@ public sealed partial class IdentityStore(NpgsqlDataSource dataSource, TimeProvi
         command.Parameters.Add(new() { Value = description });
         command.Parameters.Add(new() { Value = now });
         command.Parameters.Add(new() { Value = actor });
-        command.Parameters.Add(new() { Value = expiresAt });
+        command.Parameters.Add(new() { Value = expiresAt.ToUniversalTime() });
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 

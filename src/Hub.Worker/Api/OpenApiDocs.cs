@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Hub.Worker.Identity;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.OpenApi;
@@ -6,7 +7,8 @@ namespace Hub.Worker.Api;
 
 /// <summary>
 /// The HTTP API described by a generated OpenAPI document (<c>/openapi/v1.json</c>) with a browsable UI
-/// (<c>/docs</c>): every mapped endpoint, the API-key scheme, and which operations need a key.
+/// (<c>/docs</c>): every mapped endpoint, the API-key scheme, which operations need a key, an example of every request
+/// body (the tests send each one and check the hub takes it), and problem-details examples of the errors.
 /// </summary>
 public static class OpenApiDocs
 {
@@ -41,6 +43,7 @@ public static class OpenApiDocs
             });
             o.AddOperationTransformer((operation, context, _) =>
             {
+                AddExamples(operation, $"{context.Description.HttpMethod} /{context.Description.RelativePath?.TrimEnd('/')}");
                 var metadata = context.Description.ActionDescriptor.EndpointMetadata;
                 if (metadata.OfType<IAllowAnonymous>().Any())
                 {
@@ -50,11 +53,99 @@ public static class OpenApiDocs
                 operation.Security ??= [];
                 operation.Security.Add(new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(SchemeId, context.Document)] = [] });
                 operation.Responses ??= new OpenApiResponses();
-                operation.Responses.TryAdd("401", new OpenApiResponse { Description = "No API key, or an unknown, revoked or expired one (problem details saying which)." });
-                operation.Responses.TryAdd("403", new OpenApiResponse { Description = "The key's roles do not allow this operation (problem details naming them)." });
+                operation.Responses.TryAdd("401", Problem(
+                    "No API key, or an unknown, revoked or expired one (problem details saying which).",
+                    401, "Unauthorized", "This route needs an API key: send 'Authorization: Bearer <key>' or the X-Api-Key header."));
+                operation.Responses.TryAdd("403", Problem(
+                    "The key's roles do not allow this operation (problem details naming them).",
+                    403, "Forbidden", "it@h56 (roles: province-admin) may not POST /api/exchange/checkpoints."));
                 return Task.CompletedTask;
             });
         });
+
+    /// <summary>Examples of request bodies, by <c>METHOD /route</c>.</summary>
+    private static readonly Dictionary<string, (string MediaType, Func<JsonNode> Example)> RequestExamples = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["POST /api/connectors"] = ("application/json", Registration),
+        ["PUT /api/connectors/{id}"] = ("application/json", Registration),
+        ["POST /api/connectors/validate"] = ("application/json", Registration),
+        ["POST /api/connectors/check"] = ("application/json", Registration),
+        ["POST /api/connectors/preview"] = ("application/json", Registration),
+        ["POST /api/principals"] = ("application/json", () => new JsonObject
+        {
+            ["id"] = "it@h56",
+            ["displayName"] = "H56 provincial IT team",
+            ["roles"] = new JsonArray(new JsonObject { ["role"] = "province-admin", ["agency"] = "H56" }),
+            ["reason"] = "the team connects the province's one-stop system",
+        }),
+        ["PUT /api/principals/{id}/roles"] = ("application/json", () => new JsonObject
+        {
+            ["roles"] = new JsonArray(new JsonObject { ["role"] = "province-admin", ["agency"] = "H56" }, new JsonObject { ["role"] = "province-admin", ["agency"] = "H57" }),
+            ["reason"] = "the team also runs H57's system",
+        }),
+        ["POST /api/principals/{id}/keys"] = ("application/json", () => new JsonObject
+        {
+            ["description"] = "deployment pipeline of the H56 team",
+            ["expiresAt"] = "2027-06-30T00:00:00+07:00",
+            ["reason"] = "automated registration",
+        }),
+    };
+
+    private static JsonNode Registration()
+    {
+        using var stream = typeof(OpenApiDocs).Assembly.GetManifestResourceStream("Hub.Worker.Api.Examples.connector-registration.json")
+            ?? throw new InvalidOperationException("The registration example is not embedded.");
+        return JsonNode.Parse(stream)!;
+    }
+
+    private static void AddExamples(OpenApiOperation operation, string key)
+    {
+        if (RequestExamples.TryGetValue(key, out var example))
+        {
+            if (operation.RequestBody is not OpenApiRequestBody body)
+            {
+                body = new OpenApiRequestBody { Required = true };
+                operation.RequestBody ??= body;
+            }
+
+            body.Content ??= new Dictionary<string, OpenApiMediaType>();
+            if (!body.Content.TryGetValue(example.MediaType, out var media))
+            {
+                media = new OpenApiMediaType();
+                body.Content[example.MediaType] = media;
+            }
+
+            media.Example = example.Example();
+        }
+
+        // Every problem-details answer the endpoint declares gets an example of the form.
+        foreach (var (status, response) in operation.Responses ?? [])
+        {
+            if (response.Content?.TryGetValue("application/problem+json", out var problem) == true && problem.Example is null
+                && int.TryParse(status, out var code))
+            {
+                problem.Example = ProblemExample(code, "The request was refused", "What was wrong, where and why, in words the caller can act on.");
+            }
+        }
+    }
+
+    private static OpenApiResponse Problem(string description, int status, string title, string detail) => new()
+    {
+        Description = description,
+        Content = new Dictionary<string, OpenApiMediaType>
+        {
+            ["application/problem+json"] = new() { Example = ProblemExample(status, title, detail) },
+        },
+    };
+
+    private static JsonObject ProblemExample(int status, string title, string detail) => new()
+    {
+        ["type"] = "https://tools.ietf.org/html/rfc9110#section-15.5",
+        ["title"] = title,
+        ["status"] = status,
+        ["detail"] = detail,
+        ["traceId"] = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00",
+    };
 
     /// <summary>Serves the document and the UI, both open (they describe the API, they give no access to it).</summary>
     public static WebApplication MapHubOpenApi(this WebApplication app)

@@ -102,6 +102,67 @@ public sealed class OpenApiTests(OpenApiHub hub) : IClassFixture<OpenApiHub>
             .Select(o => ($"{o.Name.ToUpperInvariant()} {path.Name}", o.Value)));
 
     [Fact]
+    public async Task Every_request_body_and_every_problem_answer_has_an_example_and_the_hub_takes_each_request_example()
+    {
+        var document = await DocumentAsync();
+        var missing = new List<string>();
+        var requests = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
+        foreach (var (operation, body) in Operations(document))
+        {
+            if (body.TryGetProperty("requestBody", out var request))
+            {
+                var media = request.GetProperty("content").EnumerateObject().First();
+                if (media.Value.TryGetProperty("example", out var example))
+                {
+                    requests[operation] = example;
+                }
+                else
+                {
+                    missing.Add($"{operation}: request body ({media.Name})");
+                }
+            }
+
+            foreach (var response in body.TryGetProperty("responses", out var responses) ? responses.EnumerateObject() : Enumerable.Empty<JsonProperty>())
+            {
+                if (response.Value.TryGetProperty("content", out var content) && content.TryGetProperty("application/problem+json", out var problem)
+                    && !(problem.TryGetProperty("example", out var shown) && shown.GetProperty("status").GetInt32().ToString(System.Globalization.CultureInfo.InvariantCulture) == response.Name))
+                {
+                    missing.Add($"{operation}: problem answer {response.Name}");
+                }
+            }
+        }
+
+        Assert.Empty(missing);
+        Assert.True(requests.Count >= 8, string.Join(", ", requests.Keys));
+
+        // The examples are real requests: the hub takes each one (the process's client has every central role).
+        async Task<HttpStatusCode> SendAsync(HttpMethod method, string path, string operation)
+        {
+            using var message = new HttpRequestMessage(method, path) { Content = new StringContent(requests[operation].GetRawText(), System.Text.Encoding.UTF8, "application/json") };
+            using var response = await hub.Process.Client.SendAsync(message);
+            Assert.True(response.IsSuccessStatusCode, $"{operation}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+            return response.StatusCode;
+        }
+
+        var registration = requests["POST /api/connectors"];
+        var id = registration.GetProperty("id").GetString();
+        Assert.Equal(HttpStatusCode.OK, await SendAsync(HttpMethod.Post, "/api/connectors/validate", "POST /api/connectors/validate"));
+        Assert.Equal(HttpStatusCode.Created, await SendAsync(HttpMethod.Post, "/api/connectors", "POST /api/connectors"));
+        Assert.Equal(HttpStatusCode.OK, await SendAsync(HttpMethod.Put, $"/api/connectors/{id}", "PUT /api/connectors/{id}"));
+        var principal = requests["POST /api/principals"].GetProperty("id").GetString();
+        Assert.Equal(HttpStatusCode.Created, await SendAsync(HttpMethod.Post, "/api/principals", "POST /api/principals"));
+        Assert.Equal(HttpStatusCode.OK, await SendAsync(HttpMethod.Put, $"/api/principals/{principal}/roles", "PUT /api/principals/{id}/roles"));
+        Assert.Equal(HttpStatusCode.Created, await SendAsync(HttpMethod.Post, $"/api/principals/{principal}/keys", "POST /api/principals/{id}/keys"));
+        // The key example's expiry is in Vietnam time: stored as the same instant.
+        using var keys = JsonDocument.Parse(await hub.Process.Client.GetStringAsync($"/api/principals/{principal}"));
+        Assert.Contains(keys.RootElement.GetProperty("keys").EnumerateArray(),
+            k => k.GetProperty("expiresAt").GetDateTimeOffset() == new DateTimeOffset(2027, 6, 30, 0, 0, 0, TimeSpan.FromHours(7)));
+        // The check and preview examples are the registration (whose example address does not resolve here).
+        Assert.Equal(registration.GetRawText(), requests["POST /api/connectors/check"].GetRawText());
+        Assert.Equal(registration.GetRawText(), requests["POST /api/connectors/preview"].GetRawText());
+    }
+
+    [Fact]
     public async Task The_document_is_served_without_a_key_and_passes_two_independent_validators()
     {
         using var response = await hub.Anonymous.GetAsync("/openapi/v1.json");
