@@ -39,12 +39,12 @@ public sealed record Principal(string Id, string DisplayName, IReadOnlyList<Role
 
     /// <summary>
     /// Whether it may maintain the connectors of <paramref name="agencyCode"/>: as an operator, or as a province-admin of
-    /// that agency or of an agency above it (<see cref="AgencyCodes.Covers"/>). Central connectors (no agency) are the
-    /// operators' only.
+    /// exactly that agency (agency codes are opaque: no hierarchy is read into them). Central connectors (no agency) are
+    /// the operators' only.
     /// </summary>
     public bool MayManageAgency(string? agencyCode) =>
         Has(Roles.Operator)
-        || (agencyCode is not null && Grants.Any(g => g.Role == Roles.ProvinceAdmin && g.AgencyCode is not null && AgencyCodes.Covers(g.AgencyCode, agencyCode)));
+        || (agencyCode is not null && Grants.Any(g => g.Role == Roles.ProvinceAdmin && g.AgencyCode is not null && string.Equals(g.AgencyCode, agencyCode, StringComparison.Ordinal)));
 }
 
 /// <summary>Agency codes (mã định danh điện tử, Decision 20/2020): up to 35 characters, dot-separated groups, e.g. <c>H56</c>, <c>G09.20</c>.</summary>
@@ -55,18 +55,6 @@ public static partial class AgencyCodes
 
     /// <summary>Whether <paramref name="code"/> is a well-formed agency code.</summary>
     public static bool IsValid(string? code) => code is not null && Pattern().IsMatch(code);
-
-    /// <summary>
-    /// Whether a grant for <paramref name="granted"/> covers <paramref name="code"/>: the same agency, or one of its units
-    /// (<c>H56</c> covers <c>H56.10</c>; <c>H56</c> does not cover <c>H567</c>).
-    /// </summary>
-    public static bool Covers(string granted, string code)
-    {
-        ArgumentNullException.ThrowIfNull(granted);
-        ArgumentNullException.ThrowIfNull(code);
-        return string.Equals(granted, code, StringComparison.Ordinal)
-            || (code.Length > granted.Length && code[granted.Length] == '.' && code.StartsWith(granted, StringComparison.Ordinal));
-    }
 
     [System.Text.RegularExpressions.GeneratedRegex("^(?=.{1,35}$)[0-9A-Z]+(\\.[0-9A-Z]+)*$", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
     private static partial System.Text.RegularExpressions.Regex Pattern();

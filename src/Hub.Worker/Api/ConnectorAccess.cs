@@ -5,7 +5,7 @@ namespace Hub.Worker.Api;
 
 /// <summary>
 /// Who may reach a connector: operators reach every one; a province-admin reaches only the connectors of the agencies it
-/// is granted (and their units). A connector the caller may not reach is answered as if it did not exist (404), so that
+/// is granted (exactly those codes). A connector the caller may not reach is answered as if it did not exist (404), so that
 /// a province cannot learn which connectors other provinces have; the answer says so.
 /// </summary>
 public static class ConnectorAccess

@@ -127,8 +127,8 @@ public class IdentityStoreTests
 
         Assert.True(principal.MayManageAgency("H57"));
         Assert.False(principal.MayManageAgency("H56"));
-        // An agency's grant covers its units, not another code that starts alike, nor central connectors (no agency).
-        Assert.True(principal.MayManageAgency("H57.10"));
+        // Agency codes are opaque: a grant is for that code only, and never for central connectors (no agency).
+        Assert.False(principal.MayManageAgency("H57.10"));
         Assert.False(principal.MayManageAgency("H570"));
         Assert.False(principal.MayManageAgency(null));
         Assert.True(principal.Has(Roles.Auditor));

@@ -109,8 +109,8 @@ public sealed class ConnectorOwnershipApiTests(RegistrationApiHub hub) : IClassF
         var theirs = Registration("H57");
 
         var created = await OkAsync(await h56.PostAsJsonAsync("/api/connectors", mine), HttpStatusCode.Created);
-        // A grant for H56 covers its units (H56.10), not another code that merely starts alike.
-        await OkAsync(await h56.PostAsJsonAsync("/api/connectors", unit), HttpStatusCode.Created);
+        // Agency codes are opaque: a grant for H56 is for H56 only, not H56.10 nor another code that starts alike.
+        var forUnit = await ProblemAsync(await h56.PostAsJsonAsync("/api/connectors", unit), HttpStatusCode.Forbidden);
         await OkAsync(await h57.PostAsJsonAsync("/api/connectors", theirs), HttpStatusCode.Created);
         var forOther = await ProblemAsync(await h56.PostAsJsonAsync("/api/connectors", Registration("H57")), HttpStatusCode.Forbidden);
         var lookAlike = await ProblemAsync(await h56.PostAsJsonAsync("/api/connectors", Registration("H567")), HttpStatusCode.Forbidden);
@@ -129,6 +129,7 @@ public sealed class ConnectorOwnershipApiTests(RegistrationApiHub hub) : IClassF
         Assert.False(created.TryGetProperty("configuration", out _));
         Assert.Contains("You do not maintain agency 'H57'", forOther.GetProperty("detail").GetString(), StringComparison.Ordinal);
         Assert.Contains("You do not maintain agency 'H567'", lookAlike.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Contains("You do not maintain agency 'H56.10'", forUnit.GetProperty("detail").GetString(), StringComparison.Ordinal);
         Assert.Contains("only operators maintain it", forCentral.GetProperty("detail").GetString(), StringComparison.Ordinal);
         Assert.Contains("You do not maintain agency 'H57'", move.GetProperty("detail").GetString(), StringComparison.Ordinal);
         Assert.Contains("is connected by a connector of another agency", taken.GetProperty("detail").GetString(), StringComparison.Ordinal);
@@ -136,9 +137,9 @@ public sealed class ConnectorOwnershipApiTests(RegistrationApiHub hub) : IClassF
         var listedViews = (await OkAsync(await h56.GetAsync("/api/connectors"))).EnumerateArray().ToList();
         var listed = listedViews.Select(c => c.GetProperty("id").GetString()).ToList();
         Assert.Contains(mine["id"]!.GetValue<string>(), listed);
-        Assert.Contains(unit["id"]!.GetValue<string>(), listed);
+        Assert.DoesNotContain(unit["id"]!.GetValue<string>(), listed);
         Assert.DoesNotContain(theirs["id"]!.GetValue<string>(), listed);
-        Assert.All(listedViews, c => Assert.Matches("^H56(\\.|$)", c.GetProperty("agency").GetString()));
+        Assert.All(listedViews, c => Assert.Equal("H56", c.GetProperty("agency").GetString()));
         var all = (await OkAsync(await operatorClient.GetAsync("/api/connectors"))).EnumerateArray().Select(c => c.GetProperty("id").GetString()).ToList();
         Assert.Contains(theirs["id"]!.GetValue<string>(), all);
         Assert.Contains(mine["id"]!.GetValue<string>(), all);
