@@ -43,6 +43,7 @@ app.UseRateLimiter();
 app.UseAuthorization();
 app.MapHealthApi();
 app.MapDossiersApi();
+app.MapIndicatorsApi();
 app.MapConnectorsApi();
 app.MapConnectorRegistrationApi();
 app.MapConnectorProbeApi();

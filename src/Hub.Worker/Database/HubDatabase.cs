@@ -67,6 +67,7 @@ public static class HubDatabaseExtensions
         builder.Services.AddSingleton(sp => sp.GetRequiredService<HubDatabase>().DataSource);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<StatusStore>();
+        builder.Services.AddSingleton<NationalIndicators>();
         return builder;
     }
 }

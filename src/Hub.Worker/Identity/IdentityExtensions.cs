@@ -43,6 +43,9 @@ public static class HubPolicies
     /// <summary>Watches: operators and auditors (read the store and the exchange log's entries).</summary>
     public const string Monitor = "monitor";
 
+    /// <summary>Reads aggregated indicators: operators and auditors everywhere, province-admins for their agencies (checked per row).</summary>
+    public const string Indicators = "indicators";
+
     /// <summary>Any authenticated principal.</summary>
     public const string Authenticated = "authenticated";
 }
@@ -83,6 +86,7 @@ public static class IdentityExtensions
             .AddPolicy(HubPolicies.Auditor, p => p.RequireAuthenticatedUser().RequireRole(Roles.Auditor))
             .AddPolicy(HubPolicies.Monitor, p => p.RequireAuthenticatedUser().RequireRole(Roles.Operator, Roles.Auditor))
             .AddPolicy(HubPolicies.Connectors, p => p.RequireAuthenticatedUser().RequireRole(Roles.Operator, Roles.ProvinceAdmin))
+            .AddPolicy(HubPolicies.Indicators, p => p.RequireAuthenticatedUser().RequireRole(Roles.Operator, Roles.Auditor, Roles.ProvinceAdmin))
             .AddPolicy(HubPolicies.Authenticated, p => p.RequireAuthenticatedUser());
         builder.Services.AddHostedService<BootstrapAdmin>();
         return builder;

@@ -63,6 +63,7 @@ public sealed class OpenApiTests(OpenApiHub hub) : IClassFixture<OpenApiHub>
         ["POST /api/connectors/{id}/quarantine/reprocess"] = "ApiActionExchangeTests.A_request_is_logged_with_the_actor_the_reason_and_the_job_and_the_reply_names_the_entry",
         ["POST /api/connectors/{id}/webhook"] = "WebhookDeliveryTests.A_signed_batch_to_a_connector_registered_from_a_file_is_stored_and_counted_and_a_re_signed_retry_stores_nothing_twice",
         ["POST /api/connectors/{id}/signed-xml"] = "SignedXmlEndpointTests.A_document_signed_by_xmlsec1_is_stored_logged_and_answered_with_a_receipt_signed_by_the_hub",
+        ["GET /api/indicators"] = "IndicatorsApiTests.Operators_and_auditors_see_every_agency_a_province_admin_only_its_own_and_bad_queries_are_400",
         ["GET /api/dossiers/{code}"] = "DossiersApiTests.A_dossier_reads_with_its_history_classified_its_steps_and_its_on_time_verdict",
         ["GET /api/exchange"] = "ExchangeApiTests.Search_filters_by_dossier_connector_and_outcome_newest_first_and_shows_payload_hashes_not_bytes",
         ["GET /api/exchange/{id}"] = "ExchangeApiTests.An_entry_reads_with_its_detail_parsed_its_dossiers_and_whether_it_is_sealed",
