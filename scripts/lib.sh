@@ -38,6 +38,14 @@ ensure_openapi_validator() {
   npm ci --prefix tools/openapi-validator --no-audit --no-fund --loglevel=error
 }
 
+# Debian's Chromium for the dashboard's browser tests, and playwright-core (no browser download) from the lock file.
+ensure_browser() {
+  if ! command -v chromium >/dev/null 2>&1; then
+    apt_install "chromium not found (the dashboard is tested in a real browser)" chromium
+  fi
+  npm ci --prefix tools/browser-tests --no-audit --no-fund --loglevel=error
+}
+
 ensure_dotnet() {
   if ! command -v dotnet >/dev/null 2>&1; then
     echo "error: the .NET SDK (version in global.json) is needed: https://dot.net" >&2

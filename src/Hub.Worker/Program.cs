@@ -1,6 +1,7 @@
 using Hub.Core.Audit;
 using Hub.Core.Postgres;
 using Hub.Worker.Audit;
+using Hub.Worker.Dashboard;
 using Hub.Worker.Api;
 using Hub.Worker.Database;
 using Hub.Worker.Identity;
@@ -21,6 +22,7 @@ builder.AddHubDatabase();
 builder.AddHubSecrets();
 builder.AddExchangeLog();
 builder.AddHubIdentity();
+builder.AddHubDashboard();
 builder.AddHubRateLimits();
 builder.AddHubRequestLimits();
 builder.AddHubSync();
@@ -53,6 +55,7 @@ app.MapSignedXmlApi();
 app.MapExchangeApi();
 app.MapIdentityApi();
 app.MapHubOpenApi();
+app.MapHubDashboard();
 
 try
 {

@@ -271,9 +271,24 @@ public sealed partial class IdentityStore(NpgsqlDataSource dataSource, TimeProvi
     }
 
     /// <summary>Who presents <paramref name="key"/>, or why it does not authenticate.</summary>
-    public async Task<Authentication> AuthenticateAsync(string key, CancellationToken cancellationToken)
+    public Task<Authentication> AuthenticateAsync(string key, CancellationToken cancellationToken)
     {
-        var keyId = ApiKeys.IdOf(key) ?? ApiKeys.BootstrapKeyId;
+        ArgumentNullException.ThrowIfNull(key);
+        return CheckKeyAsync(ApiKeys.IdOf(key) ?? ApiKeys.BootstrapKeyId, key, cancellationToken);
+    }
+
+    /// <summary>
+    /// Whether the key <paramref name="keyId"/>, whose secret was shown when a session was opened with it, still
+    /// authenticates (not revoked or expired, its principal enabled), with the principal's current grants.
+    /// </summary>
+    public Task<Authentication> CheckSessionKeyAsync(string keyId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(keyId);
+        return CheckKeyAsync(keyId, null, cancellationToken);
+    }
+
+    private async Task<Authentication> CheckKeyAsync(string keyId, string? key, CancellationToken cancellationToken)
+    {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         byte[] stored;
         DateTimeOffset expiresAt;
@@ -300,7 +315,7 @@ public sealed partial class IdentityStore(NpgsqlDataSource dataSource, TimeProvi
             principal = ReadPrincipal(reader, 4);
         }
 
-        if (!CryptographicOperations.FixedTimeEquals(stored, ApiKeys.Hash(key)))
+        if (key is not null && !CryptographicOperations.FixedTimeEquals(stored, ApiKeys.Hash(key)))
         {
             return Authentication.Failed("the API key is not known");
         }

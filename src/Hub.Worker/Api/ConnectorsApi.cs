@@ -56,7 +56,7 @@ public static class ConnectorsApi
     }
 
     /// <summary>A connector as the API shows it: never its configuration.</summary>
-    internal static async Task<ConnectorView> ViewAsync(ConnectorState state, SyncLedger ledger, CancellationToken cancellationToken)
+    public static async Task<ConnectorView> ViewAsync(ConnectorState state, SyncLedger ledger, CancellationToken cancellationToken)
     {
         var r = state.Registration;
         var last = (await ledger.ListRunsAsync(r.Id, 1, cancellationToken)).FirstOrDefault();
@@ -160,7 +160,7 @@ public static class ConnectorsApi
     /// <summary>The response header naming the exchange-log entry of the request.</summary>
     public const string ExchangeEntryHeader = "X-Hub-Exchange-Entry";
 
-    internal sealed record ConnectorView(
+    public sealed record ConnectorView(
         string Id,
         string Kind,
         string SourceSystem,

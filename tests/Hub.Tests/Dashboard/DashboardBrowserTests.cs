@@ -1,0 +1,110 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Hub.Tests.Infrastructure;
+using Hub.Tests.Registration;
+
+namespace Hub.Tests.Dashboard;
+
+/// <summary>
+/// The dashboard in a real browser (Debian's Chromium driven by playwright-core) against a real hub: an operator and a
+/// province-admin sign in with their keys; each sees the connectors it maintains, and only those.
+/// </summary>
+public sealed class DashboardBrowserTests(RegistrationApiHub hub) : IClassFixture<RegistrationApiHub>, IDisposable
+{
+    private readonly string _work = Directory.CreateTempSubdirectory("hub-dashboard-").FullName;
+
+    public void Dispose() => Directory.Delete(_work, recursive: true);
+
+    /// <summary>Where the tests leave their screenshots for people to look at.</summary>
+    private static string Screenshots => Directory.CreateDirectory(Path.Combine(RepoRoot.Path, "TestResults", "screenshots")).FullName;
+
+    private async Task<JsonElement> BrowseAsync(string key, string screenshot)
+    {
+        var keyFile = Path.Combine(_work, Guid.NewGuid().ToString("N"));
+        await File.WriteAllTextAsync(keyFile, key);
+        var start = new ProcessStartInfo("node", [Path.Combine(RepoRoot.Path, "tools", "browser-tests", "dashboard.mjs"), hub.Process.BaseAddress.ToString().TrimEnd('/'), keyFile, screenshot])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = Path.Combine(RepoRoot.Path, "tools", "browser-tests"),
+        };
+        using var node = Process.Start(start)!;
+        var output = node.StandardOutput.ReadToEndAsync();
+        var errors = node.StandardError.ReadToEndAsync();
+        await node.WaitForExitAsync();
+        Assert.True(node.ExitCode == 0, $"the browser run failed:\n{await output}\n{await errors}");
+        return JsonDocument.Parse(await output).RootElement.Clone();
+    }
+
+    private static string KeyOf(HttpClient client) => client.DefaultRequestHeaders.Authorization!.Parameter!;
+
+    private static async Task<string> RegisterAsync(HttpClient client, string agency)
+    {
+        var registration = ConnectorValidationApiTests.ValidRegistration();
+        registration["agency"] = agency;
+        registration["sourceSystem"] = registration["id"]!.GetValue<string>() + "-src";
+        using var created = await client.PostAsJsonAsync("/api/connectors", registration);
+        Assert.True(created.StatusCode == HttpStatusCode.Created, await created.Content.ReadAsStringAsync());
+        return registration["id"]!.GetValue<string>();
+    }
+
+    [Fact]
+    public async Task An_operator_sees_every_connector_and_a_province_admin_only_its_own_in_the_browser()
+    {
+        using var operatorClient = await hub.WithRolesAsync("operator");
+        var (h68, h68Id) = await hub.WithGrantsAsync(new { role = "province-admin", agency = "H68" });
+        using var _ = h68;
+        var own = await RegisterAsync(h68, "H68");
+        var other = await RegisterAsync(operatorClient, "H69");
+
+        var asOperator = await BrowseAsync(KeyOf(operatorClient), Path.Combine(Screenshots, "dashboard-overview-operator.png"));
+        var asProvince = await BrowseAsync(KeyOf(h68), Path.Combine(Screenshots, "dashboard-overview-province-admin.png"));
+
+        var operatorSees = asOperator.GetProperty("connectors").EnumerateArray().Select(c => c.GetString()).ToList();
+        var provinceSees = asProvince.GetProperty("connectors").EnumerateArray().Select(c => c.GetString()).ToList();
+        Assert.Contains(own, operatorSees);
+        Assert.Contains(other, operatorSees);
+        Assert.Contains(own, provinceSees);
+        Assert.DoesNotContain(other, provinceSees);
+        Assert.Equal(h68Id, asProvince.GetProperty("principal").GetString());
+        Assert.Equal("Connectors · Hub", asProvince.GetProperty("title").GetString());
+        Assert.Equal("/ui/login", asProvince.GetProperty("afterSignOut").GetString());
+        Assert.Empty(asOperator.GetProperty("foreign").EnumerateArray());
+        Assert.True(new FileInfo(Path.Combine(Screenshots, "dashboard-overview-operator.png")).Length > 10_000);
+    }
+
+    [Fact]
+    public async Task Keys_that_cannot_sign_in_are_told_why_and_the_session_cookie_opens_no_api_route()
+    {
+        using var auditor = await hub.WithRolesAsync("auditor");
+        using var operatorClient = await hub.WithRolesAsync("operator");
+        using var anonymous = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = true }) { BaseAddress = hub.Process.BaseAddress };
+
+        using var page = await anonymous.GetAsync("/ui");
+        using var form = await anonymous.GetAsync("/ui/login");
+        var html = await form.Content.ReadAsStringAsync();
+        var token = System.Text.RegularExpressions.Regex.Match(html, "name=\"__RequestVerificationToken\" type=\"hidden\" value=\"([^\"]+)\"").Groups[1].Value;
+        async Task<HttpResponseMessage> SignInAsync(string key) => await anonymous.PostAsync("/ui/login", new FormUrlEncodedContent(
+            new Dictionary<string, string> { ["key"] = key, ["__RequestVerificationToken"] = token }));
+        using var wrong = await SignInAsync("hub_unknownkey00_" + new string('x', 43));
+        using var notForDashboard = await SignInAsync(KeyOf(auditor));
+        using var withoutToken = await anonymous.PostAsync("/ui/login", new FormUrlEncodedContent(new Dictionary<string, string> { ["key"] = KeyOf(operatorClient) }));
+        using var signedIn = await SignInAsync(KeyOf(operatorClient));
+        using var overview = await anonymous.GetAsync("/ui");
+        using var api = await anonymous.GetAsync("/api/connectors");
+
+        Assert.Equal(HttpStatusCode.Redirect, page.StatusCode);
+        Assert.StartsWith("/ui/login", page.Headers.Location!.PathAndQuery, StringComparison.Ordinal);
+        Assert.NotEmpty(token);
+        Assert.Contains("This key does not sign in: the API key is not known", await wrong.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Contains("is not an operator or a province-admin", await notForDashboard.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.BadRequest, withoutToken.StatusCode);
+        Assert.Equal(HttpStatusCode.Redirect, signedIn.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, overview.StatusCode);
+        Assert.Contains("id=\"connectors\"", await overview.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        // The session cookie is the dashboard's only: the API still wants a key.
+        Assert.Equal(HttpStatusCode.Unauthorized, api.StatusCode);
+    }
+}

@@ -1,0 +1,41 @@
+// Signs in to the hub's dashboard with an API key in Debian's Chromium (playwright-core, no browser download), saves a
+// screenshot of the overview and prints what the page shows as JSON: {"principal", "connectors": [ids], "title"}.
+// Usage: node dashboard.mjs <hub-url> <key-file> <screenshot.png>
+import { readFileSync } from 'node:fs';
+import { chromium } from 'playwright-core';
+
+const [hub, keyFile, screenshot] = process.argv.slice(2);
+if (!hub || !keyFile || !screenshot) {
+  console.error('usage: node dashboard.mjs <hub-url> <key-file> <screenshot.png>');
+  process.exit(2);
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+  headless: true,
+  // As root Chromium needs --no-sandbox; the others keep it off a network it does not have.
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync'],
+});
+try {
+  const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  // Anything the page asks of another host is a failure: the dashboard needs no network but the hub.
+  const foreign = [];
+  page.on('request', r => { if (!r.url().startsWith(hub)) foreign.push(r.url()); });
+  await page.goto(`${hub}/ui`);
+  if (!page.url().includes('/ui/login')) throw new Error(`not sent to the sign-in page: ${page.url()}`);
+  await page.fill('#key', readFileSync(keyFile, 'utf8').trim());
+  await Promise.all([page.waitForURL(u => !u.pathname.endsWith('/login')), page.click('button[type=submit]')]);
+  await page.waitForSelector('#connectors');
+  await page.screenshot({ path: screenshot, fullPage: true });
+  const connectors = await page.$$eval('[data-connector-id]', rows => rows.map(r => r.getAttribute('data-connector-id')));
+  const principal = await page.getAttribute('[data-principal]', 'data-principal');
+  const title = await page.title();
+  // Signing out ends the session: the overview sends to the sign-in page again.
+  await Promise.all([page.waitForURL(u => u.pathname.endsWith('/login')), page.click('header button[type=submit]')]);
+  await page.goto(`${hub}/ui`);
+  const afterSignOut = new URL(page.url()).pathname;
+  console.log(JSON.stringify({ principal, connectors, title, afterSignOut, foreign }));
+} finally {
+  await browser.close();
+}
