@@ -20,11 +20,14 @@ public sealed class DashboardBrowserTests(RegistrationApiHub hub) : IClassFixtur
     /// <summary>Where the tests leave their screenshots for people to look at.</summary>
     private static string Screenshots => Directory.CreateDirectory(Path.Combine(RepoRoot.Path, "TestResults", "screenshots")).FullName;
 
-    private async Task<JsonElement> BrowseAsync(string key, string screenshot)
+    private Task<JsonElement> BrowseAsync(string key, string screenshot) => RunScriptAsync("dashboard.mjs", key, screenshot);
+
+    /// <summary>Runs a browser script of tools/browser-tests with the hub's address, a key file and the other arguments; its JSON output.</summary>
+    private async Task<JsonElement> RunScriptAsync(string script, string key, params string[] arguments)
     {
         var keyFile = Path.Combine(_work, Guid.NewGuid().ToString("N"));
         await File.WriteAllTextAsync(keyFile, key);
-        var start = new ProcessStartInfo("node", [Path.Combine(RepoRoot.Path, "tools", "browser-tests", "dashboard.mjs"), hub.Process.BaseAddress.ToString().TrimEnd('/'), keyFile, screenshot])
+        var start = new ProcessStartInfo("node", [Path.Combine(RepoRoot.Path, "tools", "browser-tests", script), hub.Process.BaseAddress.ToString().TrimEnd('/'), keyFile, .. arguments])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -73,6 +76,35 @@ public sealed class DashboardBrowserTests(RegistrationApiHub hub) : IClassFixtur
         Assert.Equal("/ui/login", asProvince.GetProperty("afterSignOut").GetString());
         Assert.Empty(asOperator.GetProperty("foreign").EnumerateArray());
         Assert.True(new FileInfo(Path.Combine(Screenshots, "dashboard-overview-operator.png")).Length > 10_000);
+    }
+
+    [Fact]
+    public async Task An_operator_pauses_resumes_and_syncs_a_connector_from_its_page_each_with_a_reason_logged()
+    {
+        var (owner, _) = await hub.WithGrantsAsync(new { role = "province-admin", agency = "H70" });
+        var (approver, approverId) = await hub.WithGrantsAsync(new { role = "operator" });
+        using var _1 = owner;
+        using var _2 = approver;
+        var id = await RegisterAsync(owner, "H70");
+        foreach (var (client, step) in new[] { (owner, "submit"), (approver, "approve"), (owner, "activate") })
+        {
+            using var response = await client.PostAsync($"/api/connectors/{id}/lifecycle/{step}?reason=test", null);
+            Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+        }
+
+        var run = await RunScriptAsync("connector.mjs", KeyOf(approver), id, Path.Combine(Screenshots, "dashboard-connector.png"));
+
+        Assert.Equal("active", run.GetProperty("before").GetString());
+        Assert.Equal(("paused", "vendor maintenance tonight"), (run.GetProperty("paused").GetProperty("lifecycle").GetString(), run.GetProperty("paused").GetProperty("reason").GetString()));
+        Assert.Equal($"{id} is paused.", run.GetProperty("paused").GetProperty("message").GetString());
+        Assert.Equal(("active", "maintenance over"), (run.GetProperty("resumed").GetProperty("lifecycle").GetString(), run.GetProperty("resumed").GetProperty("reason").GetString()));
+        Assert.StartsWith($"A sync of {id} is queued (job ", run.GetProperty("synced").GetProperty("message").GetString(), StringComparison.Ordinal);
+        var log = new Core.Audit.ExchangeLog(hub.Db, TimeProvider.System);
+        var entries = (await log.SearchAsync(new Core.Audit.ExchangeSearch { Kind = Core.Audit.ExchangeRecord.AdminKind, ConnectorId = id, Limit = 100 }, CancellationToken.None))
+            .OrderBy(e => e.Id).TakeLast(3).Select(e => (e.Action, e.Actor, e.Reason)).ToList();
+        Assert.Equal(
+            [("connector.paused", approverId, "vendor maintenance tonight"), ("connector.resumed", approverId, "maintenance over"), ("sync.requested", approverId, "checking after maintenance")],
+            entries);
     }
 
     [Fact]
