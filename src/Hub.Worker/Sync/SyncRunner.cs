@@ -34,6 +34,11 @@ public sealed partial class SyncRunner(
     ILoggerFactory loggerFactory,
     ILogger<SyncRunner> logger)
 {
+    /// <summary>How long a re-processing waits for a run of the same connector to end before it is skipped.</summary>
+    public static readonly TimeSpan ReprocessWait = TimeSpan.FromSeconds(60);
+
+    private static readonly TimeSpan ReprocessPoll = TimeSpan.FromMilliseconds(500);
+
     /// <summary>Records read before the quarantine threshold is checked during a run (it is always checked at the end).</summary>
     public const int ThresholdMinimumRecords = 1000;
 
@@ -135,7 +140,15 @@ public sealed partial class SyncRunner(
     /// </summary>
     public async Task<SyncRunRecord> ReprocessQuarantineAsync(string connectorId, CancellationToken cancellationToken)
     {
-        await using var lease = await ledger.TryAcquireAsync(connectorId, cancellationToken);
+        // Asked for right after a mapping change, often while a sync still runs: wait for it a little rather than skip.
+        var lease = await ledger.TryAcquireAsync(connectorId, cancellationToken);
+        for (var waited = TimeSpan.Zero; lease is null && waited < ReprocessWait; waited += ReprocessPoll)
+        {
+            await Task.Delay(ReprocessPoll, timeProvider, cancellationToken);
+            lease = await ledger.TryAcquireAsync(connectorId, cancellationToken);
+        }
+
+        await using var _ = lease;
         if (lease is null)
         {
             return await SkippedAsync(connectorId, SyncTrigger.Reprocess, cancellationToken);

@@ -38,7 +38,7 @@ public class RequestLimitTests(WebhookHub hub)
     [InlineData(true)]
     public async Task A_json_body_over_the_general_limit_gets_413_problem_details_naming_the_limit(bool chunked)
     {
-        using var response = await hub.Process.Client.PostAsync("/api/connectors/validate", Content(JsonOfSize(GeneralLimit + 1), chunked));
+        using var response = await PostOverLimitAsync(Content(JsonOfSize(GeneralLimit + 1), chunked));
 
         var text = await response.Content.ReadAsStringAsync();
         Assert.True(response.StatusCode == HttpStatusCode.RequestEntityTooLarge, $"{(int)response.StatusCode} {text}");
@@ -83,7 +83,7 @@ public class RequestLimitTests(WebhookHub hub)
     [Fact]
     public async Task An_api_call_under_the_limit_still_works_after_a_refused_one()
     {
-        using (var refused = await hub.Process.Client.PostAsync("/api/connectors/validate", Content(JsonOfSize(GeneralLimit + 4096), chunked: false)))
+        using (var refused = await PostOverLimitAsync(Content(JsonOfSize(GeneralLimit + 4096), chunked: false)))
         {
             Assert.Equal(HttpStatusCode.RequestEntityTooLarge, refused.StatusCode);
         }
@@ -91,6 +91,13 @@ public class RequestLimitTests(WebhookHub hub)
         using var me = await hub.Process.Client.GetFromJsonAsync<JsonDocument>("/api/me");
         Assert.Equal(hub.Process.PrincipalId, me!.RootElement.GetProperty("id").GetString());
     }
+
+    /// <summary>
+    /// Posts a body the hub refuses, asking first (<c>Expect: 100-continue</c>), as a client sending a large body should:
+    /// the hub answers 413 before the body is sent, so the client is not still writing when the connection closes.
+    /// </summary>
+    private Task<HttpResponseMessage> PostOverLimitAsync(HttpContent content) =>
+        hub.Process.Client.SendAsync(new HttpRequestMessage(HttpMethod.Post, "/api/connectors/validate") { Content = content, Headers = { ExpectContinue = true } });
 
     /// <summary>A stream whose length the client cannot know, so the body is sent chunked.</summary>
     private sealed class UnknownLengthStream(byte[] data) : MemoryStream(data)

@@ -117,12 +117,25 @@ public sealed class CliRegistrationTests(RegistrationApiHub hub) : IClassFixture
         registration["mapping"]!["statusCodes"]!["99"] = 4;
         await File.WriteAllTextAsync(file, registration.ToJsonString());
         var updated = await HubAsync(owner, "connector", "register", file, "--reason", "code 99 is being processed", "--reprocess");
-        deadline = DateTime.UtcNow.AddSeconds(120);
-        while (await OpenQuarantineAsync(owner, id) != injected - unknownStatus)
+        deadline = DateTime.UtcNow.AddSeconds(180);
+        JsonElement reprocessed;
+        while (true)
         {
-            Assert.True(DateTime.UtcNow < deadline, "The quarantine was not re-processed in time.");
+            using var client = new HttpClient { BaseAddress = hub.Process.BaseAddress };
+            client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", owner);
+            var runs = JsonDocument.Parse(await client.GetStringAsync($"/api/connectors/{id}/runs")).RootElement.Clone();
+            reprocessed = runs.EnumerateArray().FirstOrDefault(r => r.GetProperty("trigger").GetString() == "reprocess" && r.GetProperty("outcome").GetString() != "running");
+            if (reprocessed.ValueKind == JsonValueKind.Object)
+            {
+                break;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"The quarantine was not re-processed in time; runs: {runs}");
             await Task.Delay(500);
         }
+
+        Assert.True(reprocessed.GetProperty("outcome").GetString() == "succeeded", reprocessed.ToString());
+        Assert.Equal(injected - unknownStatus, await OpenQuarantineAsync(owner, id));
 
         var strangerCheck = await HubAsync(stranger, "connector", "check", id);
         var strangerSync = await HubAsync(stranger, "connector", "sync", id);

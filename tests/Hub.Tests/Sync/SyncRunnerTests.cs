@@ -62,6 +62,31 @@ public class SyncRunnerTests
     }
 
     [Fact]
+    public async Task A_re_processing_asked_while_a_run_holds_the_connector_waits_for_it_instead_of_being_skipped()
+    {
+        await using var db = await TestDatabase.CreateSchemaAsync("runner_reprocess_wait");
+        using var hub = new SyncHarness(db, new ScriptedPullKind());
+        Feed("rw", [SyncHarness.Record("A", 1, 2), SyncHarness.Record("B", 2, 77)]);
+        await hub.Catalog.SaveAsync(SyncHarness.Scripted("rw", "rw", threshold: 1), None);
+        await hub.Runner.RunAsync("rw", SyncTrigger.Manual, None);
+        var statuses = Enumerable.Range(1, 10).ToDictionary(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture), i => i);
+        statuses["77"] = 4;
+        await hub.Catalog.SaveAsync(SyncHarness.Scripted("rw", "rw", SyncHarness.SimpleMapping("simple/2", statuses), threshold: 1), None);
+
+        // Another run holds the connector for a second: the re-processing waits, then runs.
+        var held = await hub.Ledger.TryAcquireAsync("rw", None);
+        Assert.NotNull(held);
+        var reprocess = hub.Runner.ReprocessQuarantineAsync("rw", None);
+        await Task.Delay(1000);
+        Assert.False(reprocess.IsCompleted);
+        await held.DisposeAsync();
+        var run = await reprocess;
+
+        Assert.Equal((RunOutcome.Succeeded, 1), (run.Outcome, run.Counts.ChangesStored));
+        Assert.Empty(await hub.Ledger.ListQuarantineAsync("rw", openOnly: true, 0, 10, None));
+    }
+
+    [Fact]
     public async Task Quarantined_records_are_stored_by_re_processing_after_the_mapping_is_fixed()
     {
         await using var db = await TestDatabase.CreateSchemaAsync("runner_reprocess");
