@@ -6,6 +6,7 @@ using Hub.Worker.Database;
 using Hub.Worker.Identity;
 using Hub.Worker.Plugins;
 using Hub.Worker.Sync;
+using Hub.Worker.Telemetry;
 
 // `Hub.Worker evidence verify <bundle.xml> --certificate <hub.pem>`: an auditor's offline check, without a host or database.
 if (EvidenceCommand.Handles(args))
@@ -24,6 +25,7 @@ builder.AddHubIdentity();
 builder.AddHubRateLimits();
 builder.AddHubRequestLimits();
 builder.AddHubSync();
+builder.AddHubTelemetry();
 builder.Services.AddProblemDetails();
 builder.Services.AddHubHealthChecks();
 builder.Services.AddDossiersApi();
@@ -42,6 +44,7 @@ app.UseAuthentication();
 app.UseRateLimiter();
 app.UseAuthorization();
 app.MapHealthApi();
+app.MapHubMetrics();
 app.MapDossiersApi();
 app.MapConnectorsApi();
 app.MapConnectorRegistrationApi();
