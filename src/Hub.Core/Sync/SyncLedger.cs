@@ -126,7 +126,8 @@ public sealed class SyncLedger(NpgsqlDataSource dataSource, TimeProvider timePro
         await using var command = new NpgsqlCommand(
             "update connector set newest_event_at = $2 where id = $1 and (newest_event_at is null or newest_event_at < $2)", connection)
         {
-            Parameters = { new() { Value = connectorId }, new() { Value = eventTime } },
+            // Npgsql writes timestamptz from UTC offsets only; sources give their own (+07:00).
+            Parameters = { new() { Value = connectorId }, new() { Value = eventTime.ToUniversalTime() } },
         };
         await command.ExecuteNonQueryAsync(cancellationToken);
     }

@@ -10,12 +10,13 @@ namespace Hub.Tests.Telemetry;
 /// <summary><c>GET /metrics</c> of a real hub process: the named metrics, and their values moving with a sync.</summary>
 public class MetricsTests
 {
-    private static async Task<(string Folder, string ConnectorId)> ConnectorFolderAsync(SimulatorHost simulator, string sourceSystem)
+    private static async Task<(string Folder, string ConnectorId)> ConnectorFolderAsync(SimulatorHost simulator, string sourceSystem, int pageSize = 1000)
     {
         var folder = Directory.CreateTempSubdirectory("hub-metrics-").FullName;
         // A schedule that never comes in the test: the only run is the one the test asks for.
         await File.WriteAllTextAsync(Path.Combine(folder, sourceSystem + ".json"), simulator.VendorRestConnectorJson(sourceSystem)
-            .Replace("\"*/1 * * * *\"", "\"0 0 1 1 *\"", StringComparison.Ordinal));
+            .Replace("\"*/1 * * * *\"", "\"0 0 1 1 *\"", StringComparison.Ordinal)
+            .Replace("\"pageSize\": 1000", $"\"pageSize\": {pageSize}", StringComparison.Ordinal));
         return (folder, sourceSystem + "-rest");
     }
 
@@ -48,9 +49,16 @@ public class MetricsTests
     [Fact]
     public async Task A_sync_moves_the_run_change_and_record_counters_and_every_connector_gauge_is_scraped()
     {
-        await using var simulator = await SimulatorHost.StartAsync(new ProvinceOptions { SourceSystem = "sim-metrics", AgencyPrefix = "H81", Dossiers = 300 });
+        // Small pages served slowly: the run takes seconds, so scrapes see it in progress.
+        await using var simulator = await SimulatorHost.StartAsync(new ProvinceOptions
+        {
+            SourceSystem = "sim-metrics",
+            AgencyPrefix = "H81",
+            Dossiers = 300,
+            Faults = new FaultOptions { Latency = TimeSpan.FromMilliseconds(200) },
+        });
         await using var db = await TestDatabase.CreateSchemaAsync("metrics");
-        var (folder, id) = await ConnectorFolderAsync(simulator, "sim-metrics");
+        var (folder, id) = await ConnectorFolderAsync(simulator, "sim-metrics", pageSize: 50);
         await using var hub = HubProcess.Start(folder, Settings(db, folder));
         await hub.WaitReadyAsync(TimeSpan.FromSeconds(60));
         var connector = ("connector", id);
@@ -69,12 +77,21 @@ public class MetricsTests
             Assert.Equal(HttpStatusCode.Accepted, sync.StatusCode);
         }
 
+        // Scraped during the run: records and changes climb page by page before the run is counted.
         IReadOnlyList<PrometheusSample> after = before;
-        for (var wait = 0; wait < 120 && (after.Value("hub_sync_runs_total", connector, ("outcome", "succeeded")) ?? 0) <= runsBefore; wait++)
+        var seenDuring = new List<double>();
+        for (var wait = 0; wait < 300 && (after.Value("hub_sync_runs_total", connector, ("outcome", "succeeded")) ?? 0) <= runsBefore; wait++)
         {
-            await Task.Delay(500);
+            await Task.Delay(200);
             after = await ScrapeAsync(hub.Client);
+            if ((after.Value("hub_sync_runs_total", connector, ("outcome", "succeeded")) ?? 0) == runsBefore)
+            {
+                seenDuring.Add(after.Value("hub_sync_records_total", connector) ?? 0);
+            }
         }
+
+        Assert.True(seenDuring.Distinct().Count(v => v > recordsBefore) >= 2,
+            $"Records counted during the run: {string.Join(", ", seenDuring)}");
 
         // The run ended succeeded once, and the counters moved by exactly what the run recorded.
         Assert.True(after.Value("hub_sync_runs_total", connector, ("outcome", "succeeded")) == runsBefore + 1, hub.Output);
