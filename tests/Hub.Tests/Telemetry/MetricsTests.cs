@@ -121,6 +121,42 @@ public class MetricsTests
     }
 
     [Fact]
+    public async Task A_failing_source_counts_a_failed_run_and_its_circuit_gauge_reads_open()
+    {
+        await using var simulator = await SimulatorHost.StartAsync(new ProvinceOptions { SourceSystem = "sim-metrics-down", AgencyPrefix = "H84", Dossiers = 20 });
+        simulator["sim-metrics-down"].Faults.ServerErrorRate = 1.0;
+        await using var db = await TestDatabase.CreateSchemaAsync("metrics_down");
+        var folder = Directory.CreateTempSubdirectory("hub-metrics-").FullName;
+        var registration = System.Text.Json.Nodes.JsonNode.Parse(simulator.VendorRestConnectorJson("sim-metrics-down"))!;
+        registration["schedule"] = "0 0 1 1 *";
+        registration["resilience"]!["maxRetries"] = 4;
+        registration["resilience"]!["circuitMinimumThroughput"] = 3;
+        registration["resilience"]!["circuitBreakDuration"] = "00:05:00";
+        await File.WriteAllTextAsync(Path.Combine(folder, "sim-metrics-down.json"), registration.ToJsonString());
+        await using var hub = HubProcess.Start(folder, Settings(db, folder));
+        await hub.WaitReadyAsync(TimeSpan.FromSeconds(60));
+        var connector = ("connector", "sim-metrics-down-rest");
+        Assert.Equal(0, (await ScrapeAsync(hub.Client)).Value("hub_connector_circuit", connector));
+
+        using (var sync = await hub.Client.PostAsync("/api/connectors/sim-metrics-down-rest/sync?reason=metrics", null))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, sync.StatusCode);
+        }
+
+        var scraped = await ScrapeAsync(hub.Client);
+        for (var wait = 0; wait < 120 && (scraped.Value("hub_sync_runs_total", connector, ("outcome", "failed")) is null
+            || scraped.Value("hub_connector_circuit", connector) != 2); wait++)
+        {
+            await Task.Delay(500);
+            scraped = await ScrapeAsync(hub.Client);
+        }
+
+        Assert.True(scraped.Value("hub_sync_runs_total", connector, ("outcome", "failed")) == 1, hub.Output);
+        Assert.Null(scraped.Value("hub_sync_runs_total", connector, ("outcome", "succeeded")));
+        Assert.Equal(2, scraped.Value("hub_connector_circuit", connector));
+    }
+
+    [Fact]
     public async Task Metrics_need_a_monitor_key_unless_the_anonymous_option_is_on()
     {
         await using var simulator = await SimulatorHost.StartAsync(new ProvinceOptions { SourceSystem = "sim-metrics-auth", AgencyPrefix = "H82", Dossiers = 10 });
