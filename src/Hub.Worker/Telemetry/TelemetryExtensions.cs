@@ -63,7 +63,7 @@ public static class TelemetryExtensions
                 .AddPrometheusExporter();
             if (exportOtlp)
             {
-                metrics.AddOtlpExporter(o => o.Endpoint = otlp ?? o.Endpoint);
+                metrics.AddOtlpExporter(o => SetEndpoint(o, otlp));
             }
         });
 
@@ -84,10 +84,20 @@ public static class TelemetryExtensions
                 })
                 .AddHttpClientInstrumentation()
                 .AddNpgsql()
-                .AddOtlpExporter(o => o.Endpoint = otlp ?? o.Endpoint));
+                .AddOtlpExporter(o => SetEndpoint(o, otlp)));
         }
 
         return builder;
+    }
+
+    /// <summary>Only a configured address is set: setting the endpoint at all stops the exporter from appending
+    /// <c>/v1/traces</c> and <c>/v1/metrics</c> to <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> over http/protobuf.</summary>
+    private static void SetEndpoint(OpenTelemetry.Exporter.OtlpExporterOptions options, Uri? otlp)
+    {
+        if (otlp is not null)
+        {
+            options.Endpoint = otlp;
+        }
     }
 
     /// <summary>
