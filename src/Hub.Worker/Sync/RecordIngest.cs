@@ -5,6 +5,7 @@ using Hub.Core.Audit;
 using Hub.Core.Mapping;
 using Hub.Core.Store;
 using Hub.Core.Sync;
+using Hub.Worker.Telemetry;
 
 namespace Hub.Worker.Sync;
 
@@ -118,7 +119,10 @@ public sealed class RecordIngest(StatusStore store, TimeProvider timeProvider)
 
             outcome = new IngestResult(counts, problems);
         }, cancellationToken);
-        return outcome!;
+
+        // Counted once committed (the store may run the transaction again), for pulls, pushes and re-processing alike.
+        HubTelemetry.PageStored(connector.Id, outcome!.Counts);
+        return outcome;
     }
 
     private static ExchangeRecord MessageEntry(

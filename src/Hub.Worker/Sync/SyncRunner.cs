@@ -98,7 +98,6 @@ public sealed partial class SyncRunner(
                     stored = await ingest.StoreAsync(connector, mapper, page.Records, pageLedger, cancellationToken);
                 }
 
-                HubTelemetry.PageStored(connectorId, stored.Counts);
                 unstored = null;
                 total = total.Add(stored.Counts);
                 cursor = page.Cursor;
@@ -186,9 +185,8 @@ public sealed partial class SyncRunner(
                 };
                 using (HubTelemetry.StartStep(HubTelemetry.PageStore, connectorId))
                 {
-                    var stored = await ingest.StoreAsync(connector, mapper, records,
+                    await ingest.StoreAsync(connector, mapper, records,
                         new IngestLedger(runId, MoveCursor: false, state.Cursor, state.Cursor, open.Select(q => q.Id).ToList()) { Message = action }, cancellationToken);
-                    HubTelemetry.PageStored(connectorId, stored.Counts);
                 }
             }
         }

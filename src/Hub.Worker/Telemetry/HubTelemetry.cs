@@ -26,10 +26,10 @@ public static class HubTelemetry
     /// <summary><c>hub.sync.runs</c>: runs ended, by <c>connector</c> and <c>outcome</c> (succeeded, failed, skipped).</summary>
     public static readonly Counter<long> Runs = Meter.CreateCounter<long>("hub.sync.runs", "{run}", "Sync runs ended, by connector and outcome.");
 
-    /// <summary><c>hub.sync.changes</c>: status changes stored (new history rows), by <c>connector</c>.</summary>
+    /// <summary><c>hub.sync.changes</c>: status changes stored (new history rows), pulled or pushed, by <c>connector</c>.</summary>
     public static readonly Counter<long> Changes = Meter.CreateCounter<long>("hub.sync.changes", "{change}", "Status changes stored, by connector.");
 
-    /// <summary><c>hub.sync.records</c>: raw records read from sources, by <c>connector</c>.</summary>
+    /// <summary><c>hub.sync.records</c>: raw records ingested (pulled, pushed or re-processed from quarantine), by <c>connector</c>.</summary>
     public static readonly Counter<long> Records = Meter.CreateCounter<long>("hub.sync.records", "{record}", "Records read from the source, by connector.");
 
     /// <summary>Tag names.</summary>
@@ -45,7 +45,7 @@ public static class HubTelemetry
     public static void RunEnded(string connectorId, RunOutcome outcome) =>
         Runs.Add(1, new KeyValuePair<string, object?>(ConnectorTag, connectorId), new KeyValuePair<string, object?>(OutcomeTag, OutcomeName(outcome)));
 
-    /// <summary>Counts a stored page's records and changes.</summary>
+    /// <summary>Counts the records and changes of a committed ingest (<c>RecordIngest</c>).</summary>
     public static void PageStored(string connectorId, PageCounts counts)
     {
         var connector = new KeyValuePair<string, object?>(ConnectorTag, connectorId);
