@@ -7,6 +7,7 @@ using Hub.Worker.Database;
 using Hub.Worker.Identity;
 using Hub.Worker.Plugins;
 using Hub.Worker.Sync;
+using Hub.Worker.Telemetry;
 
 // `Hub.Worker evidence verify <bundle.xml> --certificate <hub.pem>`: an auditor's offline check, without a host or database.
 if (EvidenceCommand.Handles(args))
@@ -26,6 +27,7 @@ builder.AddHubDashboard();
 builder.AddHubRateLimits();
 builder.AddHubRequestLimits();
 builder.AddHubSync();
+builder.AddHubTelemetry();
 builder.Services.AddProblemDetails();
 builder.Services.AddHubHealthChecks();
 builder.Services.AddDossiersApi();
@@ -44,6 +46,7 @@ app.UseAuthentication();
 app.UseRateLimiter();
 app.UseAuthorization();
 app.MapHealthApi();
+app.MapHubMetrics();
 app.MapDossiersApi();
 app.MapIndicatorsApi();
 app.MapConnectorsApi();

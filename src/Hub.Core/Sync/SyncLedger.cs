@@ -120,6 +120,18 @@ public sealed class SyncLedger(NpgsqlDataSource dataSource, TimeProvider timePro
         }
     }
 
+    /// <summary>Moves the connector's newest stored source event time forward (never back), in the caller's transaction.</summary>
+    public static async Task NoteNewestEventAsync(NpgsqlConnection connection, string connectorId, DateTimeOffset eventTime, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(
+            "update connector set newest_event_at = $2 where id = $1 and (newest_event_at is null or newest_event_at < $2)", connection)
+        {
+            // Npgsql writes timestamptz from UTC offsets only; sources give their own (+07:00).
+            Parameters = { new() { Value = connectorId }, new() { Value = eventTime.ToUniversalTime() } },
+        };
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
     /// <summary>Adds a page's counts to its run, in the caller's transaction.</summary>
     public static async Task AddPageAsync(NpgsqlConnection connection, long runId, PageCounts counts, string? cursorAfter, CancellationToken cancellationToken)
     {

@@ -38,6 +38,10 @@ public sealed partial class ConnectorHttpClients(ILogger<ConnectorHttpClients> l
         }
     }
 
+    /// <summary>The circuit state of a connector's pipeline; closed while it has no client yet (no run since the start).</summary>
+    public CircuitState CircuitOf(string connectorId) =>
+        _clients.TryGetValue(connectorId, out var http) ? http.Circuit.CircuitState : CircuitState.Closed;
+
     /// <inheritdoc/>
     public void Dispose()
     {

@@ -5,6 +5,7 @@ using Hub.Core.Audit;
 using Hub.Core.Mapping;
 using Hub.Core.Store;
 using Hub.Core.Sync;
+using Hub.Worker.Telemetry;
 
 namespace Hub.Worker.Sync;
 
@@ -88,6 +89,11 @@ public sealed class RecordIngest(StatusStore store, TimeProvider timeProvider)
                 await SyncLedger.AddPageAsync(connection, runId, counts, ledger.MoveCursor ? ledger.CursorAfter : ledger.CursorBefore, ct);
             }
 
+            if (NewestEventTime(changes, result.Rejected) is { } newest)
+            {
+                await SyncLedger.NoteNewestEventAsync(connection, connector.Id, newest, ct);
+            }
+
             if (ledger.MoveCursor)
             {
                 await SyncLedger.MoveCursorAsync(connection, connector.Id, ledger.CursorBefore, ledger.CursorAfter, now, ct);
@@ -113,7 +119,10 @@ public sealed class RecordIngest(StatusStore store, TimeProvider timeProvider)
 
             outcome = new IngestResult(counts, problems);
         }, cancellationToken);
-        return outcome!;
+
+        // Counted once committed (the store may run the transaction again), for pulls, pushes and re-processing alike.
+        HubTelemetry.PageStored(connector.Id, outcome!.Counts);
+        return outcome;
     }
 
     private static ExchangeRecord MessageEntry(
@@ -142,6 +151,22 @@ public sealed class RecordIngest(StatusStore store, TimeProvider timeProvider)
             RunId = message.RunId ?? ledger.RunId,
             Detail = message.Detail ?? detail,
         };
+    }
+
+    /// <summary>The newest event time among the changes the store accepted (a rejected one may carry any date).</summary>
+    private static DateTimeOffset? NewestEventTime(List<DossierChange> changes, IReadOnlyList<RejectedRecord> rejected)
+    {
+        var refused = rejected.Where(r => r.Kind == RecordKind.DossierChange).Select(r => r.Index).ToHashSet();
+        DateTimeOffset? newest = null;
+        for (var i = 0; i < changes.Count; i++)
+        {
+            if (!refused.Contains(i) && (newest is null || changes[i].EventTime > newest))
+            {
+                newest = changes[i].EventTime;
+            }
+        }
+
+        return newest;
     }
 
     private static string KindName(RawRecordKind kind) => kind == RawRecordKind.Step ? "step" : "dossier";

@@ -4,6 +4,7 @@ using Hub.Connectors;
 using Hub.Core.Audit;
 using Hub.Core.Mapping;
 using Hub.Core.Sync;
+using Hub.Worker.Telemetry;
 using Npgsql;
 using Polly.CircuitBreaker;
 using Polly.RateLimiting;
@@ -48,10 +49,11 @@ public sealed partial class SyncRunner(
     /// <exception cref="UnknownConnectorException">No connector has the id.</exception>
     public async Task<SyncRunRecord> RunAsync(string connectorId, SyncTrigger trigger, CancellationToken cancellationToken)
     {
+        using var activity = HubTelemetry.StartRun(connectorId, trigger);
         await using var lease = await ledger.TryAcquireAsync(connectorId, cancellationToken);
         if (lease is null)
         {
-            return await SkippedAsync(connectorId, trigger, cancellationToken);
+            return await SkippedAsync(connectorId, trigger, activity, cancellationToken);
         }
 
         // Read after taking the lock: the cursor is the one the last run stored.
@@ -81,7 +83,12 @@ public sealed partial class SyncRunner(
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 pulling = true;
-                var page = await source.PullAsync(cursor, cancellationToken);
+                PullPage page;
+                using (HubTelemetry.StartStep(HubTelemetry.PagePull, connectorId))
+                {
+                    page = await source.PullAsync(cursor, cancellationToken);
+                }
+
                 pulling = false;
                 unstored = page;
                 pages++;
@@ -90,7 +97,12 @@ public sealed partial class SyncRunner(
                     Message = PageMessage(connector, page, runId),
                     Sent = [.. page.Requests.Select(r => SentMessage(connector, r, runId))],
                 };
-                var stored = await ingest.StoreAsync(connector, mapper, page.Records, pageLedger, cancellationToken);
+                IngestResult stored;
+                using (HubTelemetry.StartStep(HubTelemetry.PageStore, connectorId))
+                {
+                    stored = await ingest.StoreAsync(connector, mapper, page.Records, pageLedger, cancellationToken);
+                }
+
                 unstored = null;
                 total = total.Add(stored.Counts);
                 cursor = page.Cursor;
@@ -122,6 +134,8 @@ public sealed partial class SyncRunner(
         var attempts = pages + (int)(http.Retries - retriesBefore);
         var outcome = failure is null ? RunOutcome.Succeeded : RunOutcome.Failed;
         await ledger.FinishRunAsync(runId, outcome, attempts, failure, CancellationToken.None);
+        HubTelemetry.RunEnded(connectorId, outcome);
+        HubTelemetry.EndRun(activity, runId, outcome, failure);
         if (failure is null)
         {
             LogSucceeded(logger, connectorId, runId, total.RecordsRead, total.ChangesStored, total.Unchanged, total.Quarantined);
@@ -140,6 +154,8 @@ public sealed partial class SyncRunner(
     /// </summary>
     public async Task<SyncRunRecord> ReprocessQuarantineAsync(string connectorId, CancellationToken cancellationToken)
     {
+        using var activity = HubTelemetry.StartRun(connectorId, SyncTrigger.Reprocess);
+
         // Asked for right after a mapping change, often while a sync still runs: wait for it a little rather than skip.
         var lease = await ledger.TryAcquireAsync(connectorId, cancellationToken);
         for (var waited = TimeSpan.Zero; lease is null && waited < ReprocessWait; waited += ReprocessPoll)
@@ -151,7 +167,7 @@ public sealed partial class SyncRunner(
         await using var _ = lease;
         if (lease is null)
         {
-            return await SkippedAsync(connectorId, SyncTrigger.Reprocess, cancellationToken);
+            return await SkippedAsync(connectorId, SyncTrigger.Reprocess, activity, cancellationToken);
         }
 
         var state = await catalog.GetAsync(connectorId, cancellationToken) ?? throw new UnknownConnectorException(connectorId);
@@ -181,8 +197,11 @@ public sealed partial class SyncRunner(
                     Actor = HubActor,
                     Outcome = "done",
                 };
-                await ingest.StoreAsync(connector, mapper, records,
-                    new IngestLedger(runId, MoveCursor: false, state.Cursor, state.Cursor, open.Select(q => q.Id).ToList()) { Message = action }, cancellationToken);
+                using (HubTelemetry.StartStep(HubTelemetry.PageStore, connectorId))
+                {
+                    await ingest.StoreAsync(connector, mapper, records,
+                        new IngestLedger(runId, MoveCursor: false, state.Cursor, state.Cursor, open.Select(q => q.Id).ToList()) { Message = action }, cancellationToken);
+                }
             }
         }
         catch (Exception e) when (Classify(e, cancellationToken) is { } classified)
@@ -190,7 +209,10 @@ public sealed partial class SyncRunner(
             failure = classified;
         }
 
-        await ledger.FinishRunAsync(runId, failure is null ? RunOutcome.Succeeded : RunOutcome.Failed, pages, failure, CancellationToken.None);
+        var reprocessed = failure is null ? RunOutcome.Succeeded : RunOutcome.Failed;
+        await ledger.FinishRunAsync(runId, reprocessed, pages, failure, CancellationToken.None);
+        HubTelemetry.RunEnded(connectorId, reprocessed);
+        HubTelemetry.EndRun(activity, runId, reprocessed, failure);
         return await ledger.GetRunAsync(runId, CancellationToken.None) ?? throw new InvalidOperationException($"Run {runId} vanished.");
     }
 
@@ -356,7 +378,7 @@ public sealed partial class SyncRunner(
         return new RawRecord(q.Kind == "step" ? RawRecordKind.Step : RawRecordKind.Dossier, document.RootElement.Clone());
     }
 
-    private async Task<SyncRunRecord> SkippedAsync(string connectorId, SyncTrigger trigger, CancellationToken cancellationToken)
+    private async Task<SyncRunRecord> SkippedAsync(string connectorId, SyncTrigger trigger, System.Diagnostics.Activity? activity, CancellationToken cancellationToken)
     {
         LogSkipped(logger, connectorId);
         if (await catalog.GetAsync(connectorId, cancellationToken) is null)
@@ -365,6 +387,8 @@ public sealed partial class SyncRunner(
         }
 
         var id = await ledger.RecordSkippedAsync(connectorId, trigger, cancellationToken);
+        HubTelemetry.RunEnded(connectorId, RunOutcome.Skipped);
+        HubTelemetry.EndRun(activity, id, RunOutcome.Skipped, null);
         return await ledger.GetRunAsync(id, cancellationToken) ?? throw new InvalidOperationException($"Run {id} vanished.");
     }
 
