@@ -122,6 +122,8 @@ public static class ConnectorFreshness
                 $"schedule '{registration.Schedule}' has no occurrence after {Time(anchor)}");
         }
 
+        // Cronos answers in the connector's offset; the hub keeps instants in UTC (PostgreSQL timestamptz takes only UTC).
+        due = due.ToUniversalTime();
         var interval = after - due;
         var lateAt = due + interval;
         var failingAt = due + (2 * interval);
