@@ -20,8 +20,8 @@ using Npgsql;
 namespace Hub.Tests.Alerts;
 
 /// <summary>
-/// A real hub evaluating its alert rules every second and posting them to a real webhook receiver on loopback, over a
-/// PostgreSQL schema of its own.
+/// Two real hub processes over one PostgreSQL schema of their own, each evaluating the alert rules every second and
+/// posting to the same real webhook receiver on loopback: every alert must still arrive once.
 /// </summary>
 public sealed class AlertsHub : IAsyncLifetime
 {
@@ -33,6 +33,9 @@ public sealed class AlertsHub : IAsyncLifetime
     public NpgsqlDataSource Db { get; private set; } = null!;
 
     public HubProcess Process { get; private set; } = null!;
+
+    /// <summary>A second process on the same database: it evaluates and delivers alerts too, and runs no syncs.</summary>
+    public HubProcess Second { get; private set; } = null!;
 
     /// <summary>Every post the receiver got: its raw body and its signature header.</summary>
     public ConcurrentQueue<(byte[] Body, string? Signature)> Posts { get; } = new();
@@ -55,15 +58,18 @@ public sealed class AlertsHub : IAsyncLifetime
 
         Db = await TestDatabase.CreateSchemaAsync("alerts");
         _work = Directory.CreateTempSubdirectory("hub-alerts-").FullName;
-        Process = HubProcess.Start(_work, new Dictionary<string, string>
+        var settings = new Dictionary<string, string>
         {
             ["ConnectionStrings__Hub"] = Db.ConnectionString,
             ["Hub__Audit__SealInterval"] = "01:00:00",
             ["Hub__Alerts__EvaluationInterval"] = "00:00:01",
             ["Hub__Alerts__WebhookUrl"] = receiver + "/alerts",
             ["Hub__Alerts__Secret"] = Secret,
-        });
+        };
+        Process = HubProcess.Start(_work, settings);
         await Process.WaitReadyAsync(TimeSpan.FromSeconds(90));
+        Second = HubProcess.Start(_work, new Dictionary<string, string>(settings) { ["Hub__Scheduler__Enabled"] = "false" });
+        await Second.WaitReadyAsync(TimeSpan.FromSeconds(90));
     }
 
     /// <summary>A client with the key of a new principal with these grants (<c>new { role, agency }</c>).</summary>
@@ -83,6 +89,7 @@ public sealed class AlertsHub : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
+        await Second.DisposeAsync();
         await Process.DisposeAsync();
         await _receiver.DisposeAsync();
         await Db.DisposeAsync();
