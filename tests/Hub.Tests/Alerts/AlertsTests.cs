@@ -37,8 +37,14 @@ public sealed class AlertsHub : IAsyncLifetime
     /// <summary>A second process on the same database: it evaluates and delivers alerts too, and runs no syncs.</summary>
     public HubProcess Second { get; private set; } = null!;
 
-    /// <summary>Every post the receiver got: its raw body and its signature header.</summary>
+    /// <summary>Every post the receiver took (answered 204): its raw body and its signature header.</summary>
     public ConcurrentQueue<(byte[] Body, string? Signature)> Posts { get; } = new();
+
+    /// <summary>Posts the receiver refused (answered 503), by <c>connector/alert</c>.</summary>
+    public ConcurrentDictionary<string, int> Refused { get; } = new();
+
+    /// <summary>How many posts of an alert (<c>connector/alert</c>) the receiver refuses before taking them.</summary>
+    public ConcurrentDictionary<string, int> RefuseFirst { get; } = new();
 
     public async Task InitializeAsync()
     {
@@ -50,6 +56,13 @@ public sealed class AlertsHub : IAsyncLifetime
         {
             using var body = new MemoryStream();
             await http.Request.Body.CopyToAsync(body);
+            var json = JsonDocument.Parse(body.ToArray()).RootElement;
+            var key = json.GetProperty("connectorId").GetString() + "/" + json.GetProperty("alert").GetString();
+            if (RefuseFirst.TryGetValue(key, out var refuse) && Refused.AddOrUpdate(key, 1, (_, n) => n + 1) <= refuse)
+            {
+                return Results.StatusCode(StatusCodes.Status503ServiceUnavailable);
+            }
+
             Posts.Enqueue((body.ToArray(), http.Request.Headers["X-Hub-Signature"].ToString()));
             return Results.NoContent();
         });
@@ -263,6 +276,32 @@ public sealed class AlertsTests(AlertsHub hub) : IClassFixture<AlertsHub>
         Assert.Equal("move done", cancelled.Reason);
         Assert.Equal(scheduled.Actor, cancelled.Actor);
         Assert.StartsWith("alerts-", scheduled.Actor, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_post_the_receiver_refuses_is_retried_until_taken_and_the_alert_is_not_fired_again()
+    {
+        using var owner = await hub.WithGrantsAsync(new { role = "province-admin", agency = "H62" });
+        var id = await ActiveAsync(owner, "H62");
+        // Five refusals: more than one evaluation's attempts (the first and 3 retries), so the next evaluation delivers it.
+        var key = id + "/connector-late";
+        hub.RefuseFirst[key] = 5;
+
+        await ActiveSinceAsync(id, TimeSpan.FromSeconds(130));
+        await WaitForAsync(id, p => p.Any(a => a.Alert == "connector-late"), TimeSpan.FromSeconds(60));
+        await Task.Delay(4 * Evaluation);
+
+        Assert.Single(PostsFor(id), a => a.Alert == "connector-late");
+        Assert.Equal(6, hub.Refused[key]);
+        await using var command = hub.Db.CreateCommand(
+            "select delivered_at is not null, delivery_attempts, last_delivery_error from alert where rule = 'connector-late' and connector_id = $1");
+        command.Parameters.Add(new() { Value = id });
+        await using var reader = await command.ExecuteReaderAsync();
+        Assert.True(await reader.ReadAsync());
+        Assert.True(reader.GetBoolean(0));
+        Assert.True(reader.GetInt32(1) == 2, $"attempts {reader.GetInt32(1)}, refused {hub.Refused[key]}, posts {JsonSerializer.Serialize(PostsFor(id))}");
+        Assert.True(reader.IsDBNull(2));
+        Assert.False(await reader.ReadAsync());
     }
 
     [Fact]
