@@ -104,18 +104,3 @@ public sealed partial class AlertService(
     [LoggerMessage(Level = LogLevel.Error, Message = "Evaluating the alert rules failed; trying again at the next interval")]
     private static partial void LogEvaluationFailed(ILogger logger, Exception exception);
 }
-
-/// <summary>Every connector's freshness now, from the catalog and the ledger.</summary>
-public static class Freshness
-{
-    /// <summary>Each registered connector with its verdict at <paramref name="now"/>.</summary>
-    public static async Task<IReadOnlyList<(ConnectorState Connector, FreshnessVerdict Freshness)>> JudgeAllAsync(
-        ConnectorCatalog catalog, SyncLedger ledger, DateTimeOffset now, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(catalog);
-        ArgumentNullException.ThrowIfNull(ledger);
-        var connectors = await catalog.ListAsync(cancellationToken);
-        var facts = await ledger.FreshnessFactsAsync(cancellationToken);
-        return [.. connectors.Select(c => (c, ConnectorFreshness.Judge(c, facts.GetValueOrDefault(c.Registration.Id) ?? new FreshnessFacts(now, null), now)))];
-    }
-}
