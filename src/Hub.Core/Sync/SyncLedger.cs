@@ -241,6 +241,57 @@ public sealed class SyncLedger(NpgsqlDataSource dataSource, TimeProvider timePro
         return await reader.ReadAsync(cancellationToken) ? ReadRun(reader) : null;
     }
 
+    /// <summary>
+    /// For every connector, what <see cref="ConnectorFreshness.Judge"/> needs: when it was registered, when its last
+    /// successful run ended, and its latest failed run when that came after the last success.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, FreshnessFacts>> FreshnessFactsAsync(CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand("""
+            select c.id, c.created_at, s.ended_at, f.ended_at, f.failure_reason
+            from connector c
+            left join lateral (select ended_at from sync_run r where r.connector_id = c.id and r.outcome = 'succeeded'
+                               order by started_at desc limit 1) s on true
+            left join lateral (select ended_at, failure_reason from sync_run r where r.connector_id = c.id and r.outcome = 'failed'
+                               order by started_at desc limit 1) f on true
+            """);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var facts = new Dictionary<string, FreshnessFacts>(StringComparer.Ordinal);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            DateTimeOffset? success = reader.IsDBNull(2) ? null : reader.GetFieldValue<DateTimeOffset>(2);
+            (DateTimeOffset, string)? failure = reader.IsDBNull(3) ? null : (reader.GetFieldValue<DateTimeOffset>(3), reader.IsDBNull(4) ? "" : reader.GetString(4));
+            facts[reader.GetString(0)] = new FreshnessFacts(
+                reader.GetFieldValue<DateTimeOffset>(1), success, failure is { } f && (success is null || f.Item1 > success) ? failure : null);
+        }
+
+        return facts;
+    }
+
+    /// <summary>
+    /// For every connector with runs since <paramref name="since"/>: the records its runs read since then and its open
+    /// quarantined records last seen since then.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, (long RecordsRead, long OpenQuarantined)>> QuarantineRatesAsync(DateTimeOffset since, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand("""
+            select r.connector_id, sum(r.records_read)::bigint,
+                   (select count(*) from quarantined_record q where q.connector_id = r.connector_id and q.resolved_at is null and q.last_seen_at >= $1)
+            from sync_run r
+            where r.started_at >= $1
+            group by r.connector_id
+            """);
+        command.Parameters.Add(new() { Value = since });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var rates = new Dictionary<string, (long, long)>(StringComparer.Ordinal);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            rates[reader.GetString(0)] = (reader.GetInt64(1), reader.GetInt64(2));
+        }
+
+        return rates;
+    }
+
     /// <summary>A connector's runs, newest first.</summary>
     public async Task<IReadOnlyList<SyncRunRecord>> ListRunsAsync(string connectorId, int limit, CancellationToken cancellationToken)
     {

@@ -71,6 +71,12 @@ public static class OpenApiDocs
         ["POST /api/connectors/validate"] = ("application/json", Registration),
         ["POST /api/connectors/check"] = ("application/json", Registration),
         ["POST /api/connectors/preview"] = ("application/json", Registration),
+        ["POST /api/connectors/{id}/maintenance"] = ("application/json", () => new JsonObject
+        {
+            ["from"] = "2027-01-10T22:00:00+07:00",
+            ["to"] = "2027-01-11T02:00:00+07:00",
+            ["reason"] = "the province moves its one-stop system to a new server",
+        }),
         ["POST /api/principals"] = ("application/json", () => new JsonObject
         {
             ["id"] = "it@h56",

@@ -57,6 +57,11 @@ public sealed partial class ConnectorValidation(ConnectorKinds kinds)
         {
             errors.Add(new("id", $"'{id}' is not a valid connector id", "lower-case letters, digits and dashes, 2 to 63 characters, starting with a letter or digit"));
         }
+        else if (id is "freshness")
+        {
+            // GET /api/connectors/freshness is the freshness of every connector (docs/decisions/0014).
+            errors.Add(new("id", $"'{id}' is reserved: it names a route of /api/connectors", "another id, for example h56-vnpt-rest"));
+        }
 
         RequiredString(body, "sourceSystem", errors, "the hub's id of the source system, for example h56-vnpt");
         RequiredString(body, "displayName", errors, "a name for people");

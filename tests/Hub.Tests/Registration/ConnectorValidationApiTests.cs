@@ -145,6 +145,7 @@ public sealed class ConnectorValidationApiTests(RegistrationApiHub hub) : IClass
         { "mapping field that does not exist", "mapping.dossier.ChuHoSo", "\"owner\"", "mapping.dossier.ChuHoSo", "unknown field 'ChuHoSo'" },
         { "bad date format of a step field", "mapping.steps.fields.Deadline", "{ \"path\": \"deadline\", \"dateFormats\": [\"HH:mm\"] }", "mapping.steps.fields.Deadline.dateFormats.0", "does not hold a whole date" },
         { "bad connector id", "id", "\"H56 Rest\"", "id", "'H56 Rest' is not a valid connector id" },
+        { "reserved connector id", "id", "\"freshness\"", "id", "'freshness' is reserved" },
         { "display name missing", "displayName", null, "displayName", "is missing" },
         { "kind's own check: lookback beyond 7 days", "configuration.cursor.lookback", "\"8.00:00:00\"", "configuration.cursor.lookback", "between 00:00:00 and 7.00:00:00" },
     };
