@@ -1,5 +1,5 @@
 // Signs in to the hub's dashboard with an API key in Debian's Chromium (playwright-core, no browser download), saves a
-// screenshot of the overview and prints what the page shows as JSON: {"principal", "connectors": [ids], "title"}.
+// screenshot of the overview and prints what the page shows as JSON: {"principal", "connectors": [ids], "freshness": {id: state}, "title"}.
 // Usage: node dashboard.mjs <hub-url> <key-file> <screenshot.png>
 import { readFileSync } from 'node:fs';
 import { chromium } from 'playwright-core';
@@ -29,13 +29,14 @@ try {
   await page.waitForSelector('#connectors');
   await page.screenshot({ path: screenshot, fullPage: true });
   const connectors = await page.$$eval('[data-connector-id]', rows => rows.map(r => r.getAttribute('data-connector-id')));
+  const freshness = Object.fromEntries(await page.$$eval('[data-connector-id]', rows => rows.map(r => [r.getAttribute('data-connector-id'), r.getAttribute('data-freshness')])));
   const principal = await page.getAttribute('[data-principal]', 'data-principal');
   const title = await page.title();
   // Signing out ends the session: the overview sends to the sign-in page again.
   await Promise.all([page.waitForURL(u => u.pathname.endsWith('/login')), page.click('header button[type=submit]')]);
   await page.goto(`${hub}/ui`);
   const afterSignOut = new URL(page.url()).pathname;
-  console.log(JSON.stringify({ principal, connectors, title, afterSignOut, foreign }));
+  console.log(JSON.stringify({ principal, connectors, freshness, title, afterSignOut, foreign }));
 } finally {
   await browser.close();
 }

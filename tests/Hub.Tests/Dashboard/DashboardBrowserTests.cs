@@ -72,6 +72,8 @@ public sealed class DashboardBrowserTests(RegistrationApiHub hub) : IClassFixtur
         Assert.Contains(own, provinceSees);
         Assert.DoesNotContain(other, provinceSees);
         Assert.Equal(h68Id, asProvince.GetProperty("principal").GetString());
+        // A draft does not run: its freshness says so rather than late.
+        Assert.Equal("disabled", asProvince.GetProperty("freshness").GetProperty(own).GetString());
         Assert.Equal("Connectors · Hub", asProvince.GetProperty("title").GetString());
         Assert.Equal("/ui/login", asProvince.GetProperty("afterSignOut").GetString());
         Assert.Empty(asOperator.GetProperty("foreign").EnumerateArray());

@@ -1,14 +1,18 @@
 using Hub.Core.Sync;
+using Hub.Worker.Alerts;
 using Hub.Worker.Api;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 
 namespace Hub.Worker.Pages.Ui;
 
-/// <summary>The overview: every connector the signed-in principal maintains, with its state and last run.</summary>
+/// <summary>
+/// The overview: every connector the signed-in principal maintains, with its freshness against its own schedule
+/// (failing first, then late), its state and last run.
+/// </summary>
 public sealed class IndexModel(ConnectorCatalog catalog, SyncLedger ledger, TimeProvider time) : PageModel
 {
     /// <summary>The connectors shown.</summary>
-    public IReadOnlyList<ConnectorsApi.ConnectorView> Connectors { get; private set; } = [];
+    public IReadOnlyList<(ConnectorsApi.ConnectorView View, FreshnessVerdict Freshness)> Connectors { get; private set; } = [];
 
     /// <summary>When the page was made, in Vietnam time.</summary>
     public DateTimeOffset Now { get; private set; }
@@ -16,15 +20,26 @@ public sealed class IndexModel(ConnectorCatalog catalog, SyncLedger ledger, Time
     public async Task OnGetAsync(CancellationToken cancellationToken)
     {
         Now = time.GetUtcNow().ToOffset(TimeSpan.FromHours(7));
-        var views = new List<ConnectorsApi.ConnectorView>();
-        foreach (var state in await catalog.ListAsync(cancellationToken))
+        var views = new List<(ConnectorsApi.ConnectorView, FreshnessVerdict)>();
+        foreach (var (state, freshness) in await Freshness.JudgeAllAsync(catalog, ledger, time.GetUtcNow(), cancellationToken))
         {
             if (ConnectorAccess.MayReach(HttpContext, state.Registration))
             {
-                views.Add(await ConnectorsApi.ViewAsync(state, ledger, cancellationToken));
+                views.Add((await ConnectorsApi.ViewAsync(state, ledger, cancellationToken), freshness));
             }
         }
 
-        Connectors = views;
+        Connectors = [.. views.OrderBy(v => Rank(v.Item2.State)).ThenBy(v => v.Item1.Id, StringComparer.Ordinal)];
     }
+
+    /// <summary>What needs attention first.</summary>
+    private static int Rank(FreshnessState state) => state switch
+    {
+        FreshnessState.Failing => 0,
+        FreshnessState.Late => 1,
+        FreshnessState.Never => 2,
+        FreshnessState.Paused => 3,
+        FreshnessState.OnTime => 4,
+        _ => 5,
+    };
 }
