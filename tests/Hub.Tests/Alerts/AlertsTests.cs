@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text;
@@ -86,19 +85,7 @@ public sealed class AlertsHub : IAsyncLifetime
     }
 
     /// <summary>A client with the key of a new principal with these grants (<c>new { role, agency }</c>).</summary>
-    public async Task<HttpClient> WithGrantsAsync(params object[] grants)
-    {
-        var id = "alerts-" + Guid.NewGuid().ToString("N")[..8];
-        using var admin = new HttpClient { BaseAddress = Process.BaseAddress, Timeout = TimeSpan.FromSeconds(10) };
-        admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", HubProcess.TestBootstrapKey);
-        using var created = await admin.PostAsJsonAsync("/api/principals", new { id, displayName = id, roles = grants });
-        Assert.True(created.StatusCode == HttpStatusCode.Created, await created.Content.ReadAsStringAsync());
-        using var key = await admin.PostAsJsonAsync($"/api/principals/{id}/keys", new { description = "test", expiresAt = DateTimeOffset.UtcNow.AddDays(1) });
-        Assert.Equal(HttpStatusCode.Created, key.StatusCode);
-        var client = new HttpClient { BaseAddress = Process.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", (await key.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("key").GetString());
-        return client;
-    }
+    public async Task<HttpClient> WithGrantsAsync(params object[] grants) => (await Process.PrincipalClientAsync("alerts", grants)).Client;
 
     public async Task DisposeAsync()
     {

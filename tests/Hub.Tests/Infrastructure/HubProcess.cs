@@ -154,6 +154,33 @@ public sealed class HubProcess : IAsyncDisposable
     /// <summary>The principal <see cref="Client"/> calls as, once the hub is ready.</summary>
     public string? PrincipalId { get; private set; }
 
+    /// <summary>
+    /// A new principal with these grants (<c>new { role, agency? }</c>), created by the bootstrap admin, and a client
+    /// carrying a key of it; with its id. Only for hubs started with <see cref="TestBootstrapKey"/>.
+    /// </summary>
+    public async Task<(HttpClient Client, string Id)> PrincipalClientAsync(string idPrefix, params object[] grants)
+    {
+        var id = idPrefix + "-" + Guid.NewGuid().ToString("N")[..8];
+        using var admin = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(10) };
+        admin.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", TestBootstrapKey);
+        using var created = await admin.PostAsJsonAsync("/api/principals", new { id, displayName = id, roles = grants });
+        if (created.StatusCode != HttpStatusCode.Created)
+        {
+            throw new InvalidOperationException($"Creating principal {id}: {(int)created.StatusCode} {await created.Content.ReadAsStringAsync()}");
+        }
+
+        using var key = await admin.PostAsJsonAsync($"/api/principals/{id}/keys", new { description = "test", expiresAt = DateTimeOffset.UtcNow.AddDays(1) });
+        if (key.StatusCode != HttpStatusCode.Created)
+        {
+            throw new InvalidOperationException($"Creating a key of {id}: {(int)key.StatusCode} {await key.Content.ReadAsStringAsync()}");
+        }
+
+        var client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue(
+            "Bearer", (await key.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).GetProperty("key").GetString());
+        return (client, id);
+    }
+
     /// <summary>Sends SIGTERM, as a service manager does, and waits for the process to end.</summary>
     public async Task TerminateAsync(TimeSpan timeout)
     {

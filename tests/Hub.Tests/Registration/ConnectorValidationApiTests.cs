@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
@@ -35,34 +34,11 @@ public sealed class RegistrationApiHub : IAsyncLifetime
     }
 
     /// <summary>A client with the key of a new principal that has only these roles.</summary>
-    public async Task<HttpClient> WithRolesAsync(params string[] roles)
-    {
-        var id = "reg-" + Guid.NewGuid().ToString("N")[..8];
-        using var admin = new HttpClient { BaseAddress = Process.BaseAddress, Timeout = TimeSpan.FromSeconds(10) };
-        admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", HubProcess.TestBootstrapKey);
-        using var created = await admin.PostAsJsonAsync("/api/principals", new { id, displayName = id, roles = roles.Select(r => new { role = r }) });
-        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
-        using var key = await admin.PostAsJsonAsync($"/api/principals/{id}/keys", new { description = "test", expiresAt = DateTimeOffset.UtcNow.AddDays(1) });
-        Assert.Equal(HttpStatusCode.Created, key.StatusCode);
-        var client = new HttpClient { BaseAddress = Process.BaseAddress, Timeout = TimeSpan.FromSeconds(10) };
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", (await key.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("key").GetString());
-        return client;
-    }
+    public async Task<HttpClient> WithRolesAsync(params string[] roles) =>
+        (await Process.PrincipalClientAsync("reg", [.. roles.Select(r => (object)new { role = r })])).Client;
 
     /// <summary>A client with the key of a new principal with these grants (<c>new { role, agency }</c>), and its id.</summary>
-    public async Task<(HttpClient Client, string Id)> WithGrantsAsync(params object[] grants)
-    {
-        var id = "reg-" + Guid.NewGuid().ToString("N")[..8];
-        using var admin = new HttpClient { BaseAddress = Process.BaseAddress, Timeout = TimeSpan.FromSeconds(10) };
-        admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", HubProcess.TestBootstrapKey);
-        using var created = await admin.PostAsJsonAsync("/api/principals", new { id, displayName = id, roles = grants });
-        Assert.True(created.StatusCode == HttpStatusCode.Created, await created.Content.ReadAsStringAsync());
-        using var key = await admin.PostAsJsonAsync($"/api/principals/{id}/keys", new { description = "test", expiresAt = DateTimeOffset.UtcNow.AddDays(1) });
-        Assert.Equal(HttpStatusCode.Created, key.StatusCode);
-        var client = new HttpClient { BaseAddress = Process.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", (await key.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("key").GetString());
-        return (client, id);
-    }
+    public Task<(HttpClient Client, string Id)> WithGrantsAsync(params object[] grants) => Process.PrincipalClientAsync("reg", grants);
 
     public async Task DisposeAsync()
     {
