@@ -1,8 +1,7 @@
 // Signs in to the dashboard with an API key in Debian's Chromium, opens a connector's page, pauses it with a reason
 // and resumes it, saving a screenshot of the page, and prints as JSON what the page showed at each step.
 // Usage: node connector.mjs <hub-url> <key-file> <connector-id> <screenshot.png>
-import { readFileSync } from 'node:fs';
-import { chromium } from 'playwright-core';
+import { launch, signIn } from './hub.mjs';
 
 const [hub, keyFile, id, screenshot] = process.argv.slice(2);
 if (!hub || !keyFile || !id || !screenshot) {
@@ -10,17 +9,11 @@ if (!hub || !keyFile || !id || !screenshot) {
   process.exit(2);
 }
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync'],
-});
+const browser = await launch();
 try {
   const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
   await page.goto(`${hub}/ui/login`);
-  await page.fill('#key', readFileSync(keyFile, 'utf8').trim());
-  await Promise.all([page.waitForURL(u => !u.pathname.endsWith('/login')), page.click('form.login button[type=submit]')]);
+  await signIn(page, keyFile);
   await Promise.all([page.waitForURL(u => u.pathname.endsWith(`/connectors/${id}`)), page.click(`a[href="/ui/connectors/${id}"]`)]);
   const before = await page.textContent('#lifecycle');
 

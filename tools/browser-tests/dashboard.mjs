@@ -1,8 +1,7 @@
 // Signs in to the hub's dashboard with an API key in Debian's Chromium (playwright-core, no browser download), saves a
 // screenshot of the overview and prints what the page shows as JSON: {"principal", "connectors": [ids], "freshness": {id: state}, "title"}.
 // Usage: node dashboard.mjs <hub-url> <key-file> <screenshot.png>
-import { readFileSync } from 'node:fs';
-import { chromium } from 'playwright-core';
+import { launch, signIn } from './hub.mjs';
 
 const [hub, keyFile, screenshot] = process.argv.slice(2);
 if (!hub || !keyFile || !screenshot) {
@@ -10,13 +9,7 @@ if (!hub || !keyFile || !screenshot) {
   process.exit(2);
 }
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  headless: true,
-  // As root Chromium needs --no-sandbox; the others keep it off a network it does not have.
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync'],
-});
+const browser = await launch();
 try {
   const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
   // Anything the page asks of another host is a failure: the dashboard needs no network but the hub.
@@ -24,8 +17,7 @@ try {
   page.on('request', r => { if (!r.url().startsWith(hub)) foreign.push(r.url()); });
   await page.goto(`${hub}/ui`);
   if (!page.url().includes('/ui/login')) throw new Error(`not sent to the sign-in page: ${page.url()}`);
-  await page.fill('#key', readFileSync(keyFile, 'utf8').trim());
-  await Promise.all([page.waitForURL(u => !u.pathname.endsWith('/login')), page.click('button[type=submit]')]);
+  await signIn(page, keyFile);
   await page.waitForSelector('#connectors');
   await page.screenshot({ path: screenshot, fullPage: true });
   const connectors = await page.$$eval('[data-connector-id]', rows => rows.map(r => r.getAttribute('data-connector-id')));
