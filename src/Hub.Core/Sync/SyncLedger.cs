@@ -14,7 +14,7 @@ namespace Hub.Core.Sync;
 /// (<see cref="Store.StatusStore.WriteAsync(Contracts.ChangeBatch, Func{NpgsqlConnection, Store.WriteResult, CancellationToken, Task}?, CancellationToken)"/>),
 /// so a page's dossiers, its quarantined records, the run's counters and the connector's cursor are committed together.
 /// </remarks>
-public sealed class SyncLedger(NpgsqlDataSource dataSource, TimeProvider timeProvider)
+public sealed partial class SyncLedger(NpgsqlDataSource dataSource, TimeProvider timeProvider)
 {
     /// <summary>
     /// Takes the connector's run lock, a PostgreSQL session advisory lock held on a connection of its own for as long as

@@ -5,6 +5,17 @@ using Microsoft.AspNetCore.Authentication.Cookies;
 
 namespace Hub.Worker.Dashboard;
 
+/// <summary>Settings of the dashboard (<c>Hub:Dashboard</c>).</summary>
+public sealed class DashboardOptions
+{
+    public const string Section = "Hub:Dashboard";
+
+    /// <summary>How often an open overview refreshes itself from the hub.</summary>
+    public TimeSpan RefreshInterval { get; set; } = DefaultRefreshInterval;
+
+    public static readonly TimeSpan DefaultRefreshInterval = TimeSpan.FromSeconds(5);
+}
+
 /// <summary>
 /// The operations dashboard under <c>/ui</c>: server-rendered pages for operators and province-admins, signed in with
 /// their API key once, then by a session cookie that only <c>/ui</c> accepts (the API takes keys and tokens only, so a
@@ -25,6 +36,11 @@ public static class DashboardExtensions
     /// <summary>Registers the session cookie and the pages; call after <c>AddHubIdentity</c>.</summary>
     public static IHostApplicationBuilder AddHubDashboard(this IHostApplicationBuilder builder)
     {
+        builder.Services.AddOptions<DashboardOptions>()
+            .Bind(builder.Configuration.GetSection(DashboardOptions.Section))
+            .Validate(o => o.RefreshInterval >= TimeSpan.FromSeconds(1) && o.RefreshInterval <= TimeSpan.FromMinutes(10),
+                "Hub:Dashboard:RefreshInterval must be between one second and ten minutes.")
+            .ValidateOnStart();
         builder.Services.AddAuthentication().AddCookie(Scheme, o =>
         {
             o.Cookie.Name = "hub_session";

@@ -19,6 +19,9 @@ public sealed class ConnectorModel(
     /// <summary>The connector shown.</summary>
     public ConnectorsApi.ConnectorView? Connector { get; private set; }
 
+    /// <summary>Its freshness against its own schedule, now.</summary>
+    public FreshnessVerdict? Freshness { get; private set; }
+
     /// <summary>Its latest runs.</summary>
     public IReadOnlyList<SyncRunRecord> Runs { get; private set; } = [];
 
@@ -57,6 +60,8 @@ public sealed class ConnectorModel(
         }
 
         Connector = await ConnectorsApi.ViewAsync(state, ledger, cancellationToken);
+        var now = time.GetUtcNow();
+        Freshness = ConnectorFreshness.Judge(state, (await ledger.FreshnessFactsAsync(cancellationToken)).GetValueOrDefault(id) ?? new FreshnessFacts(now, null), now);
         Runs = await ledger.ListRunsAsync(id, 50, cancellationToken);
         Quarantine = await ledger.ListQuarantineAsync(id, openOnly: true, 0, 100, cancellationToken);
         return true;
