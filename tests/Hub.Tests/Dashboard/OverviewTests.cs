@@ -70,6 +70,44 @@ public sealed partial class OverviewTests(RegistrationApiHub hub) : IClassFixtur
         Assert.StartsWith("/ui/login", refused.Headers.Location!.PathAndQuery, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_province_admin_reaches_no_other_agencys_connector_page_or_action()
+    {
+        using var operatorClient = await hub.WithRolesAsync("operator");
+        var (h76, _) = await hub.WithGrantsAsync(new { role = "province-admin", agency = "H76" });
+        using var _1 = h76;
+        var own = await RegisterAsync(h76, "H76", "ov-h76-" + Guid.NewGuid().ToString("N")[..6]);
+        var other = await RegisterAsync(operatorClient, "H77", "ov-h77-" + Guid.NewGuid().ToString("N")[..6]);
+        using var session = await DashboardSession.SignInAsync(hub.Process.BaseAddress, DashboardSession.KeyOf(h76));
+
+        using var ownPage = await session.GetAsync($"/ui/connectors/{own}");
+        var html = await ownPage.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.OK, ownPage.StatusCode);
+        var token = Regex.Match(html, "name=\"__RequestVerificationToken\" type=\"hidden\" value=\"([^\"]+)\"").Groups[1].Value;
+        Assert.NotEmpty(token);
+        using var otherPage = await session.GetAsync($"/ui/connectors/{other}");
+        Assert.Equal(HttpStatusCode.NotFound, otherPage.StatusCode);
+        Assert.DoesNotContain(other, await otherPage.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        foreach (var handler in new[] { "Sync", "Pause", "Resume", "Reprocess" })
+        {
+            using var post = await session.PostAsync($"/ui/connectors/{other}?handler={handler}", new FormUrlEncodedContent(
+                new Dictionary<string, string> { ["reason"] = "not mine", ["__RequestVerificationToken"] = token }));
+            Assert.True(post.StatusCode == HttpStatusCode.NotFound, $"{handler}: {(int)post.StatusCode}");
+        }
+
+        // The same posts on its own connector reach the page's handlers (a draft cannot pause: refused with a message).
+        using var ownPost = await session.PostAsync($"/ui/connectors/{own}?handler=Pause", new FormUrlEncodedContent(
+            new Dictionary<string, string> { ["reason"] = "mine", ["__RequestVerificationToken"] = token }));
+        Assert.Equal(HttpStatusCode.Redirect, ownPost.StatusCode);
+
+        // Nothing changed or was logged for the other agency's connector.
+        var state = await operatorClient.GetFromJsonAsync<System.Text.Json.JsonElement>($"/api/connectors/{other}");
+        Assert.Equal("draft", state.GetProperty("lifecycle").GetString());
+        var log = new Core.Audit.ExchangeLog(hub.Db, TimeProvider.System);
+        var entries = await log.SearchAsync(new Core.Audit.ExchangeSearch { Kind = Core.Audit.ExchangeRecord.AdminKind, ConnectorId = other, Limit = 100 }, CancellationToken.None);
+        Assert.DoesNotContain(entries, e => e.Reason == "not mine");
+    }
+
     [GeneratedRegex("<tr data-connector-id=\"([^\"]+)\"")]
     private static partial Regex RowId();
 }
