@@ -55,21 +55,7 @@ public sealed partial class StatusStore
         {
             while (await reader.ReadAsync(cancellationToken))
             {
-                steps.Add(new StoredStep(
-                    new DossierStep
-                    {
-                        SourceSystem = reader.GetString(0),
-                        NativeId = reader.GetString(1),
-                        StepTime = reader.GetFieldValue<DateTimeOffset>(4),
-                        StatusAfter = reader.IsDBNull(5) ? null : (NationalStatus)reader.GetInt16(5),
-                        Officer = Text(reader, 6),
-                        OfficerTitle = Text(reader, 7),
-                        Department = Text(reader, 8),
-                        Action = Text(reader, 9),
-                        StartedAt = Time(reader, 10),
-                        Deadline = Time(reader, 11),
-                    },
-                    reader.GetFieldValue<DateTimeOffset>(12)));
+                steps.Add(new StoredStep(ReadStep(reader, 0), reader.GetFieldValue<DateTimeOffset>(12)));
             }
         }
 
@@ -96,37 +82,54 @@ public sealed partial class StatusStore
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            var change = new DossierChange
-            {
-                SourceSystem = reader.GetString(0),
-                NativeId = reader.GetString(1),
-                DossierCode = reader.GetString(3),
-                EventTime = reader.GetFieldValue<DateTimeOffset>(4),
-                SourceVersion = reader.IsDBNull(5) ? null : reader.GetInt64(5),
-                Status = (NationalStatus)reader.GetInt16(6),
-                SourceStatus = Text(reader, 7),
-                MappingVersion = Text(reader, 8),
-                ProcedureCode = Text(reader, 9),
-                ProcedureBaseCode = Text(reader, 10),
-                ProcedureName = Text(reader, 11),
-                SectorCode = Text(reader, 12),
-                AgencyCode = Text(reader, 13),
-                HandlingUnit = Text(reader, 14),
-                ApplicantType = reader.IsDBNull(15) ? null : (ApplicantType)reader.GetInt16(15),
-                Channel = reader.IsDBNull(16) ? null : (Channel)reader.GetInt16(16),
-                PaidOnline = reader.IsDBNull(17) ? null : reader.GetBoolean(17),
-                SubmittedAt = Time(reader, 18),
-                ReceivedAt = Time(reader, 19),
-                DueAt = Time(reader, 20),
-                ProcessingFinishedAt = Time(reader, 21),
-                ResultReturnedAt = Time(reader, 22),
-                RefusedAt = Time(reader, 23),
-            };
-            rows.Add((change, reader.GetFieldValue<DateTimeOffset>(24), reader.GetFieldValue<DateTimeOffset>(25)));
+            rows.Add((ReadChange(reader, 0), reader.GetFieldValue<DateTimeOffset>(24), reader.GetFieldValue<DateTimeOffset>(25)));
         }
 
         return rows;
     }
+
+    /// <summary>A change from <see cref="ChangeColumns"/> read from column <paramref name="at"/> on.</summary>
+    internal static DossierChange ReadChange(NpgsqlDataReader reader, int at) => new()
+    {
+        SourceSystem = reader.GetString(at),
+        NativeId = reader.GetString(at + 1),
+        DossierCode = reader.GetString(at + 3),
+        EventTime = reader.GetFieldValue<DateTimeOffset>(at + 4),
+        SourceVersion = reader.IsDBNull(at + 5) ? null : reader.GetInt64(at + 5),
+        Status = (NationalStatus)reader.GetInt16(at + 6),
+        SourceStatus = Text(reader, at + 7),
+        MappingVersion = Text(reader, at + 8),
+        ProcedureCode = Text(reader, at + 9),
+        ProcedureBaseCode = Text(reader, at + 10),
+        ProcedureName = Text(reader, at + 11),
+        SectorCode = Text(reader, at + 12),
+        AgencyCode = Text(reader, at + 13),
+        HandlingUnit = Text(reader, at + 14),
+        ApplicantType = reader.IsDBNull(at + 15) ? null : (ApplicantType)reader.GetInt16(at + 15),
+        Channel = reader.IsDBNull(at + 16) ? null : (Channel)reader.GetInt16(at + 16),
+        PaidOnline = reader.IsDBNull(at + 17) ? null : reader.GetBoolean(at + 17),
+        SubmittedAt = Time(reader, at + 18),
+        ReceivedAt = Time(reader, at + 19),
+        DueAt = Time(reader, at + 20),
+        ProcessingFinishedAt = Time(reader, at + 21),
+        ResultReturnedAt = Time(reader, at + 22),
+        RefusedAt = Time(reader, at + 23),
+    };
+
+    /// <summary>A step from <see cref="StepColumns"/> read from column <paramref name="at"/> on.</summary>
+    internal static DossierStep ReadStep(NpgsqlDataReader reader, int at) => new()
+    {
+        SourceSystem = reader.GetString(at),
+        NativeId = reader.GetString(at + 1),
+        StepTime = reader.GetFieldValue<DateTimeOffset>(at + 4),
+        StatusAfter = reader.IsDBNull(at + 5) ? null : (NationalStatus)reader.GetInt16(at + 5),
+        Officer = Text(reader, at + 6),
+        OfficerTitle = Text(reader, at + 7),
+        Department = Text(reader, at + 8),
+        Action = Text(reader, at + 9),
+        StartedAt = Time(reader, at + 10),
+        Deadline = Time(reader, at + 11),
+    };
 
     private static NpgsqlCommand Command(NpgsqlConnection connection, string sql, DossierKey key) =>
         new(sql, connection) { Parameters = { new() { Value = key.SourceSystem }, new() { Value = key.NativeId } } };

@@ -7,7 +7,7 @@ public sealed partial class StatusStore
         "procedure_code, procedure_base_code, procedure_name, sector_code, agency_code, handling_unit, applicant_type, channel, " +
         "paid_online, submitted_at, received_at, due_at, processing_finished_at, result_returned_at, refused_at";
 
-    private const string StepColumns =
+    internal const string StepColumns =
         "source_system, native_id, step_key, content_hash, step_time, status_after, officer, officer_title, department, action, started_at, deadline";
 
     private const string StageChangesSql = $"""
@@ -65,14 +65,31 @@ public sealed partial class StatusStore
             > (dossier.event_time, coalesce(dossier.source_version, -9223372036854775808), dossier.change_hash)
         """;
 
+    // Every change added to the history is announced in the outbox, in the same transaction; whether it became the
+    // current state is known once the current state is upserted, so this runs after it.
+    private const string OutboxChangesSql = """
+        insert into outbox (kind, source_system, native_id, record_key, is_current)
+        select 'dossier-status-changed', a.source_system, a.native_id, a.change_hash,
+               exists (select 1 from dossier d where d.source_system = a.source_system and d.native_id = a.native_id
+                       and d.change_hash = a.change_hash)
+        from stage_added a
+        order by a.source_system, a.native_id, a.event_time, a.change_hash
+        """;
+
+    // Every step stored or replaced is announced in the outbox with the content it was stored with.
     private const string UpsertStepsSql = $"""
-        insert into dossier_step ({StepColumns})
-        select {StepColumns} from stage_step
-        order by source_system, native_id, step_key
-        on conflict (source_system, native_id, step_key) do update set
-            content_hash = excluded.content_hash, status_after = excluded.status_after, officer = excluded.officer,
-            officer_title = excluded.officer_title, department = excluded.department, action = excluded.action,
-            started_at = excluded.started_at, deadline = excluded.deadline, recorded_at = now()
-        where excluded.content_hash > dossier_step.content_hash
+        with changed as (
+            insert into dossier_step ({StepColumns})
+            select {StepColumns} from stage_step
+            order by source_system, native_id, step_key
+            on conflict (source_system, native_id, step_key) do update set
+                content_hash = excluded.content_hash, status_after = excluded.status_after, officer = excluded.officer,
+                officer_title = excluded.officer_title, department = excluded.department, action = excluded.action,
+                started_at = excluded.started_at, deadline = excluded.deadline, recorded_at = now()
+            where excluded.content_hash > dossier_step.content_hash
+            returning source_system, native_id, step_key, content_hash, step_time)
+        insert into outbox (kind, source_system, native_id, record_key, content_hash)
+        select 'dossier-step-added', source_system, native_id, step_key, content_hash from changed
+        order by source_system, native_id, step_time, step_key
         """;
 }

@@ -90,6 +90,7 @@ public sealed partial class StatusStore(NpgsqlDataSource dataSource, TimeProvide
             historyAdded = await ExecuteAsync(connection, InsertHistorySql, cancellationToken);
             irregular = await CountIrregularAsync(connection, cancellationToken);
             currentChanged = await ExecuteAsync(connection, UpsertCurrentSql, cancellationToken);
+            await ExecuteAsync(connection, OutboxChangesSql, cancellationToken);
         }
 
         if (steps.Count > 0)

@@ -25,6 +25,8 @@ public class SchemaSyncTests
         ["dossier-change.schema.json"] = typeof(DossierChange),
         ["dossier-step.schema.json"] = typeof(DossierStep),
         ["change-batch.schema.json"] = typeof(ChangeBatch),
+        ["dossier-status-changed.schema.json"] = typeof(DossierStatusChanged),
+        ["dossier-step-added.schema.json"] = typeof(DossierStepAdded),
     };
 
     public static TheoryData<string> SchemaFiles => [.. RecordsBySchema.Keys];
@@ -202,6 +204,21 @@ public class SchemaSyncTests
     }
 
     [Fact]
+    public async Task Events_validate_the_change_and_step_they_carry_against_their_schemas()
+    {
+        var changed = SampleJson("dossier-status-changed.schema.json");
+        changed["change"]!["status"] = 11;
+        var added = SampleJson("dossier-step-added.schema.json");
+        added["step"]!.AsObject().Remove("stepTime");
+
+        var changedErrors = Flatten((await Load("dossier-status-changed.schema.json")).Validate(changed.ToJsonString())).ToList();
+        var addedErrors = Flatten((await Load("dossier-step-added.schema.json")).Validate(added.ToJsonString())).ToList();
+
+        Assert.Contains(changedErrors, e => e.Property == "status");
+        Assert.Contains(addedErrors, e => e.Kind == ValidationErrorKind.PropertyRequired && e.Property == "stepTime");
+    }
+
+    [Fact]
     public async Task Status_outside_the_national_codes_does_not_validate()
     {
         var json = SampleJson("dossier-change.schema.json");
@@ -250,6 +267,17 @@ public class SchemaSyncTests
         }
 
         var clrType = Nullable.GetUnderlyingType(property.PropertyType) ?? property.PropertyType;
+        if (RecordsBySchema.ContainsValue(clrType))
+        {
+            // A contract record inside another: the property refers to that record's schema.
+            if (schemaProperty.ActualSchema.Title != clrType.Name)
+            {
+                yield return $"{name}: must refer to the schema of {clrType.Name}";
+            }
+
+            yield break;
+        }
+
         var (jsonType, format) = ExpectedJsonType(clrType);
         var schemaType = schemaProperty.Type & ~JsonObjectType.Null;
         if (jsonType != schemaType)
@@ -293,6 +321,7 @@ public class SchemaSyncTests
         _ when clrType == typeof(string) => (JsonObjectType.String, null),
         _ when clrType == typeof(DateTimeOffset) => (JsonObjectType.String, "date-time"),
         _ when clrType == typeof(bool) => (JsonObjectType.Boolean, null),
+        _ when clrType == typeof(Guid) => (JsonObjectType.String, "uuid"),
         _ when clrType.IsEnum || clrType == typeof(int) || clrType == typeof(long) => (JsonObjectType.Integer, null),
         _ when clrType.IsGenericType && clrType.GetGenericTypeDefinition() == typeof(IReadOnlyList<>) => (JsonObjectType.Array, null),
         _ => throw new NotSupportedException($"No JSON type known for {clrType}; extend this test when a contract uses it."),
@@ -303,6 +332,8 @@ public class SchemaSyncTests
         _ when type == typeof(DossierChange) => SampleChange(),
         _ when type == typeof(DossierStep) => SampleStep(),
         _ when type == typeof(ChangeBatch) => new ChangeBatch { Dossiers = [SampleChange()], Steps = [SampleStep()] },
+        _ when type == typeof(DossierStatusChanged) => new DossierStatusChanged { EventId = Guid.NewGuid(), Change = SampleChange(), Current = true, StoredAt = At },
+        _ when type == typeof(DossierStepAdded) => new DossierStepAdded { EventId = Guid.NewGuid(), DossierCode = "H56.14-251118-0107", Step = SampleStep(), StoredAt = At },
         _ => throw new NotSupportedException(type.Name),
     };
 
@@ -318,6 +349,14 @@ public class SchemaSyncTests
         },
         _ when type == typeof(DossierStep) => new DossierStep { SourceSystem = "h56-vnpt", NativeId = "6571f0c2b1e4a93d2c18f0a1", StepTime = At },
         _ when type == typeof(ChangeBatch) => new ChangeBatch(),
+        _ when type == typeof(DossierStatusChanged) => new DossierStatusChanged
+        {
+            EventId = Guid.NewGuid(), Change = (DossierChange)Minimal(typeof(DossierChange)), Current = false, StoredAt = At,
+        },
+        _ when type == typeof(DossierStepAdded) => new DossierStepAdded
+        {
+            EventId = Guid.NewGuid(), DossierCode = "H56.14-251118-0107", Step = (DossierStep)Minimal(typeof(DossierStep)), StoredAt = At,
+        },
         _ => throw new NotSupportedException(type.Name),
     };
 
