@@ -1,13 +1,16 @@
 using Hub.Core.Sync;
 using Hub.Worker.Alerts;
 using Hub.Worker.Api;
+using Hub.Worker.Dashboard;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 
 namespace Hub.Worker.Pages.Ui;
 
 /// <summary>
 /// The overview: every connector the signed-in principal maintains, with its freshness against its own schedule
-/// (failing first, then late), its state and last run.
+/// (failing first, then late), its state and last run. Auditors maintain no connector: they are sent to the dossier
+/// lookup, their start page.
 /// </summary>
 public sealed class IndexModel(ConnectorCatalog catalog, SyncLedger ledger, TimeProvider time) : PageModel
 {
@@ -17,8 +20,13 @@ public sealed class IndexModel(ConnectorCatalog catalog, SyncLedger ledger, Time
     /// <summary>When the page was made, in Vietnam time.</summary>
     public DateTimeOffset Now { get; private set; }
 
-    public async Task OnGetAsync(CancellationToken cancellationToken)
+    public async Task<IActionResult> OnGetAsync(CancellationToken cancellationToken)
     {
+        if (!DashboardExtensions.MayUseConnectors(User))
+        {
+            return Redirect(DashboardExtensions.PathPrefix + "/dossiers");
+        }
+
         Now = time.GetUtcNow().ToOffset(TimeSpan.FromHours(7));
         var views = new List<(ConnectorsApi.ConnectorView, FreshnessVerdict)>();
         foreach (var (state, freshness) in await Freshness.JudgeAllAsync(catalog, ledger, time.GetUtcNow(), cancellationToken))
@@ -30,6 +38,7 @@ public sealed class IndexModel(ConnectorCatalog catalog, SyncLedger ledger, Time
         }
 
         Connectors = [.. views.OrderBy(v => Rank(v.Item2.State)).ThenBy(v => v.Item1.Id, StringComparer.Ordinal)];
+        return Page();
     }
 
     /// <summary>What needs attention first.</summary>
