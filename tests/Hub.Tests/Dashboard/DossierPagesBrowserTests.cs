@@ -235,6 +235,37 @@ public sealed partial class DossierPagesBrowserTests(RegistrationApiHub hub) : I
         Assert.Contains("id=\"read-payload\"", await auditorAudit.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_province_admin_gets_the_same_404_for_another_agencys_dossier_as_for_an_unknown_code_and_a_403_for_its_indicators()
+    {
+        var own = await PushAsync("H86", TimeSpan.FromDays(3), 2);
+        var other = await PushAsync("H87", TimeSpan.FromDays(3), 2);
+        var (h86, _) = await hub.WithGrantsAsync(new { role = "province-admin", agency = "H86" });
+        using var _1 = h86;
+        using var session = await SignedInAsync(KeyOf(h86));
+
+        using var ownPage = await session.GetAsync($"/ui/dossiers/{own.Code}");
+        using var otherPage = await session.GetAsync($"/ui/dossiers/{other.Code}");
+        using var unknownPage = await session.GetAsync($"/ui/dossiers/{other.Code}0");
+        using var malformed = await session.GetAsync("/ui/dossiers?code=%09");
+        using var otherIndicators = await session.GetAsync("/ui/indicators?agency=H87");
+        using var badAgency = await session.GetAsync("/ui/indicators?agency=h86");
+        using var ownIndicators = await session.GetAsync("/ui/indicators?agency=H86");
+
+        Assert.Equal(HttpStatusCode.OK, ownPage.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, otherPage.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, unknownPage.StatusCode);
+        Assert.Contains("is stored for an agency you maintain", await otherPage.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.DoesNotContain(other.ConnectorId, await otherPage.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.BadRequest, malformed.StatusCode);
+        Assert.Contains("Type a dossier&#x27;s national code", await malformed.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Forbidden, otherIndicators.StatusCode);
+        Assert.Contains("You do not maintain agency &#x27;H87&#x27;.", await otherIndicators.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.BadRequest, badAgency.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, ownIndicators.StatusCode);
+        Assert.Contains("data-agency=\"H86\"", await ownIndicators.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
     /// <summary>A cookie-keeping client (redirects not followed) signed in to the dashboard with <paramref name="key"/>.</summary>
     private async Task<HttpClient> SignedInAsync(string key)
     {

@@ -75,9 +75,9 @@ public sealed class DossierModel(StatusStore store, ExchangeLog log, ConnectorCa
         }
 
         // The form submits ?code=; the page's own address is /ui/dossiers/{code} (a code with '/' stays in the query).
-        if (RouteData.Values["code"] is null && !code.Contains('/', StringComparison.Ordinal))
+        if (RouteData.Values["code"] is null && Link(code) is { } path && !path.Contains('?', StringComparison.Ordinal))
         {
-            return Redirect($"{DashboardExtensions.PathPrefix}/dossiers/{Uri.EscapeDataString(code)}");
+            return Redirect(path);
         }
 
         Code = code;
@@ -113,6 +113,14 @@ public sealed class DossierModel(StatusStore store, ExchangeLog log, ConnectorCa
         : code.Length > ChangeValidation.MaxIdLength ? $"That code is {code.Length} characters long: a national dossier code (MaHoSo) has at most {ChangeValidation.MaxIdLength}."
         : code.Any(char.IsControl) ? "That code holds control characters (a line break or a tab?): a national dossier code (MaHoSo) has none."
         : null;
+
+    /// <summary>
+    /// The page of a dossier: <c>/ui/dossiers/{code}</c>, or <c>/ui/dossiers?code=</c> for a code with a '/' (an escaped
+    /// '/' is not decoded in a path segment, so it would not come back as the same code).
+    /// </summary>
+    public static string Link(string code) => code.Contains('/', StringComparison.Ordinal)
+        ? $"{DashboardExtensions.PathPrefix}/dossiers?code={Uri.EscapeDataString(code)}"
+        : $"{DashboardExtensions.PathPrefix}/dossiers/{Uri.EscapeDataString(code)}";
 
     /// <summary>A status as code and national label.</summary>
     public static string Status(NationalStatus status) =>
