@@ -348,6 +348,23 @@ public sealed partial class ConnectorCatalog(NpgsqlDataSource dataSource, Connec
         return list;
     }
 
+    /// <summary>
+    /// Who owns what, without reading configurations (no secret is decrypted): each connector's id, source system and
+    /// agency. A dossier belongs to the agency owning the connectors of its source system (one owner per source system).
+    /// </summary>
+    public async Task<IReadOnlyList<ConnectorOwner>> OwnersAsync(CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand("select id, source_system, agency from connector order by id");
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var list = new List<ConnectorOwner>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            list.Add(new ConnectorOwner(reader.GetString(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2)));
+        }
+
+        return list;
+    }
+
     private const string SelectSql = """
         select id, kind, source_system, display_name, configuration::text, mapping::text, schedule, time_zone,
                resilience::text, quarantine_threshold, active, cursor, cursor_moved_at, agency, lifecycle,
@@ -396,3 +413,6 @@ public sealed partial class ConnectorCatalog(NpgsqlDataSource dataSource, Connec
         };
     }
 }
+
+/// <summary>A connector's owner: its agency (<c>null</c> for a central connector) and the source system it writes.</summary>
+public sealed record ConnectorOwner(string Id, string SourceSystem, string? Agency);

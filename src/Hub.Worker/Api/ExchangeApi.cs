@@ -104,20 +104,41 @@ public static class ExchangeApi
             return EntryNotFound(entryId);
         }
 
+        var read = await ReadPayloadAsync(entry, actor, reason, http.Connection.RemoteIpAddress?.ToString(), log, cancellationToken);
+        if (read.Problem is { } missing)
+        {
+            return NotFound(missing.Title, missing.Detail);
+        }
+
+        var (payload, readEntry) = (read.Bytes!, read.RecordedAs);
+        http.Response.Headers[RecordedAsHeader] = readEntry.ToString(CultureInfo.InvariantCulture);
+        http.Response.Headers.CacheControl = "no-store";
+        var contentType = MediaTypeHeaderValue.TryParse(entry.ContentType, out var parsed) ? parsed.ToString() : "application/octet-stream";
+        return Results.Bytes(payload, contentType);
+    }
+
+    /// <summary>
+    /// An entry's payload for an auditor (the API and the dashboard's audit view): first appended to the log as an admin
+    /// entry <c>exchange.payload-read</c> with its actor and reason, then returned with the id of that entry; or why
+    /// there are no bytes to give (nothing is logged then).
+    /// </summary>
+    internal static async Task<PayloadRead> ReadPayloadAsync(
+        ExchangeEntry entry, string actor, string? reason, string? remoteAddress, ExchangeLog log, CancellationToken cancellationToken)
+    {
         if (entry.PayloadSha256 is null)
         {
-            return NotFound("No payload", $"Exchange-log entry {entryId} carries no payload (an action, or a message recorded without its bytes).");
+            return new(null, 0, ("No payload", $"Exchange-log entry {entry.Id} carries no payload (an action, or a message recorded without its bytes)."));
         }
 
         if (entry.PayloadWithheld is { } withheld)
         {
-            return NotFound("Payload withheld", $"The payload of exchange-log entry {entryId} was not kept ({withheld}); only its SHA-256 and size are.");
+            return new(null, 0, ("Payload withheld", $"The payload of exchange-log entry {entry.Id} was not kept ({withheld}); only its SHA-256 and size are."));
         }
 
         if (await log.PayloadAsync(entry, cancellationToken) is not { } payload)
         {
-            return NotFound("Payload missing",
-                $"The payload of exchange-log entry {entryId} is not in the store although it should be: run a verification (POST /api/exchange/verify).");
+            return new(null, 0, ("Payload missing",
+                $"The payload of exchange-log entry {entry.Id} is not in the store although it should be: run a verification (POST /api/exchange/verify)."));
         }
 
         var readEntry = await log.AppendAsync(new ExchangeRecord
@@ -131,16 +152,13 @@ public static class ExchangeApi
             Dossiers = entry.Dossiers,
             Detail = new JsonObject
             {
-                ["entryId"] = entryId,
+                ["entryId"] = entry.Id,
                 ["payloadSha256"] = Convert.ToHexStringLower(entry.PayloadSha256),
                 ["payloadSize"] = payload.Length,
-                ["remoteAddress"] = http.Connection.RemoteIpAddress?.ToString(),
+                ["remoteAddress"] = remoteAddress,
             }.ToJsonString(),
         }, cancellationToken);
-        http.Response.Headers[RecordedAsHeader] = readEntry.ToString(CultureInfo.InvariantCulture);
-        http.Response.Headers.CacheControl = "no-store";
-        var contentType = MediaTypeHeaderValue.TryParse(entry.ContentType, out var parsed) ? parsed.ToString() : "application/octet-stream";
-        return Results.Bytes(payload, contentType);
+        return new(payload, readEntry, null);
     }
 
     private static async Task<IResult> ProofAsync(string id, ExchangeLog log, ExchangeProofs proofs, HubSigning signing, CancellationToken cancellationToken)
@@ -480,6 +498,9 @@ public static class ExchangeApi
             }
         }
     }
+
+    /// <summary>A payload read: its bytes and the log entry recording the read, or why there are none.</summary>
+    internal sealed record PayloadRead(byte[]? Bytes, long RecordedAs, (string Title, string Detail)? Problem);
 
     /// <summary>A payload's SHA-256 (hex) and size; whether its bytes are kept, and why not.</summary>
     internal sealed record PayloadView(string Sha256, long Size, bool Kept, string? Withheld);

@@ -17,18 +17,30 @@ public sealed class DashboardOptions
 }
 
 /// <summary>
-/// The operations dashboard under <c>/ui</c>: server-rendered pages for operators and province-admins, signed in with
+/// The operations dashboard under <c>/ui</c>: server-rendered pages for operators, province-admins and auditors, signed in with
 /// their API key once, then by a session cookie that only <c>/ui</c> accepts (the API takes keys and tokens only, so a
 /// cookie never authorises an API call from another site). Each request re-checks the key the session was opened
 /// with: a revoked or expired key, or a disabled principal, ends the session at once, and changed roles apply at once.
+/// Every dashboard role reads dossiers and indicators (scoped as the API scopes them); the connector pages are for
+/// operators and province-admins, the audit view of exchange-log entries (with payloads) for auditors. A page a
+/// signed-in principal's roles do not open answers 403 (<c>/ui/denied</c>); the overview sends auditors to the lookup.
 /// </summary>
 public static class DashboardExtensions
 {
     /// <summary>The cookie scheme of dashboard sessions.</summary>
     public const string Scheme = "HubSession";
 
-    /// <summary>The policy of every dashboard page but the log-in.</summary>
+    /// <summary>The policy of every dashboard page but the log-in: a dashboard role.</summary>
     public const string Policy = "dashboard";
+
+    /// <summary>The policy of the connector pages and their actions: operators and province-admins.</summary>
+    public const string ConnectorsPolicy = "dashboard-connectors";
+
+    /// <summary>The policy of the audit view (exchange-log entries and their payloads): auditors.</summary>
+    public const string AuditPolicy = "dashboard-audit";
+
+    /// <summary>The roles that may sign in to the dashboard.</summary>
+    public static IReadOnlyList<string> SignInRoles { get; } = [Roles.Operator, Roles.ProvinceAdmin, Roles.Auditor];
 
     /// <summary>Where the dashboard lives.</summary>
     public const string PathPrefix = "/ui";
@@ -51,17 +63,20 @@ public static class DashboardExtensions
             o.ExpireTimeSpan = TimeSpan.FromHours(8);
             o.SlidingExpiration = true;
             o.LoginPath = PathPrefix + "/login";
-            o.AccessDeniedPath = PathPrefix + "/login";
+            o.AccessDeniedPath = PathPrefix + "/denied";
             o.Events.OnValidatePrincipal = ValidateAsync;
         });
-        builder.Services.AddAuthorizationBuilder().AddPolicy(Policy, p => p
-            .AddAuthenticationSchemes(Scheme)
-            .RequireAuthenticatedUser()
-            .RequireRole(Roles.Operator, Roles.ProvinceAdmin));
+        builder.Services.AddAuthorizationBuilder()
+            .AddPolicy(Policy, p => p.AddAuthenticationSchemes(Scheme).RequireAuthenticatedUser().RequireRole(SignInRoles))
+            .AddPolicy(ConnectorsPolicy, p => p.AddAuthenticationSchemes(Scheme).RequireAuthenticatedUser().RequireRole(Roles.Operator, Roles.ProvinceAdmin))
+            .AddPolicy(AuditPolicy, p => p.AddAuthenticationSchemes(Scheme).RequireAuthenticatedUser().RequireRole(Roles.Auditor));
         builder.Services.AddRazorPages(o =>
         {
             o.Conventions.AuthorizeFolder("/Ui", Policy);
+            o.Conventions.AuthorizePage("/Ui/Connector", ConnectorsPolicy);
+            o.Conventions.AuthorizePage("/Ui/Exchange", AuditPolicy);
             o.Conventions.AllowAnonymousToPage("/Ui/Login");
+            o.Conventions.AllowAnonymousToPage("/Ui/Denied");
         });
         return builder;
     }
@@ -72,6 +87,13 @@ public static class DashboardExtensions
         app.MapRazorPages();
         return app;
     }
+
+    /// <summary>Whether the signed-in principal may use the connector pages (an operator or a province-admin).</summary>
+    public static bool MayUseConnectors(System.Security.Claims.ClaimsPrincipal user) =>
+        HubUser.Of(user) is { } principal && (principal.Has(Roles.Operator) || principal.Has(Roles.ProvinceAdmin));
+
+    /// <summary>Whether the signed-in principal is an auditor (the audit view, payloads).</summary>
+    public static bool IsAuditor(System.Security.Claims.ClaimsPrincipal user) => HubUser.Of(user)?.Has(Roles.Auditor) == true;
 
     /// <summary>The session's principal as the store has it now, or the end of the session.</summary>
     private static async Task ValidateAsync(CookieValidatePrincipalContext context)

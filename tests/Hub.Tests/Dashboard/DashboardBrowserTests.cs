@@ -1,8 +1,6 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Hub.Tests.Infrastructure;
 using Hub.Tests.Registration;
 
 namespace Hub.Tests.Dashboard;
@@ -11,35 +9,14 @@ namespace Hub.Tests.Dashboard;
 /// The dashboard in a real browser (Debian's Chromium driven by playwright-core) against a real hub: an operator and a
 /// province-admin sign in with their keys; each sees the connectors it maintains, and only those.
 /// </summary>
-public sealed class DashboardBrowserTests(RegistrationApiHub hub) : IClassFixture<RegistrationApiHub>, IDisposable
+public sealed class DashboardBrowserTests(RegistrationApiHub hub) : IClassFixture<RegistrationApiHub>
 {
-    private readonly string _work = Directory.CreateTempSubdirectory("hub-dashboard-").FullName;
-
-    public void Dispose() => Directory.Delete(_work, recursive: true);
-
-    /// <summary>Where the tests leave their screenshots for people to look at.</summary>
-    private static string Screenshots => Directory.CreateDirectory(Path.Combine(RepoRoot.Path, "TestResults", "screenshots")).FullName;
+    private static string Screenshots => BrowserScripts.Screenshots;
 
     private Task<JsonElement> BrowseAsync(string key, string screenshot) => RunScriptAsync("dashboard.mjs", key, screenshot);
 
-    /// <summary>Runs a browser script of tools/browser-tests with the hub's address, a key file and the other arguments; its JSON output.</summary>
-    private async Task<JsonElement> RunScriptAsync(string script, string key, params string[] arguments)
-    {
-        var keyFile = Path.Combine(_work, Guid.NewGuid().ToString("N"));
-        await File.WriteAllTextAsync(keyFile, key);
-        var start = new ProcessStartInfo("node", [Path.Combine(RepoRoot.Path, "tools", "browser-tests", script), hub.Process.BaseAddress.ToString().TrimEnd('/'), keyFile, .. arguments])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = Path.Combine(RepoRoot.Path, "tools", "browser-tests"),
-        };
-        using var node = Process.Start(start)!;
-        var output = node.StandardOutput.ReadToEndAsync();
-        var errors = node.StandardError.ReadToEndAsync();
-        await node.WaitForExitAsync();
-        Assert.True(node.ExitCode == 0, $"the browser run failed:\n{await output}\n{await errors}");
-        return JsonDocument.Parse(await output).RootElement.Clone();
-    }
+    private Task<JsonElement> RunScriptAsync(string script, string key, params string[] arguments) =>
+        BrowserScripts.RunAsync(hub.Process.BaseAddress, script, key, arguments);
 
     private static string KeyOf(HttpClient client) => client.DefaultRequestHeaders.Authorization!.Parameter!;
 
@@ -112,7 +89,8 @@ public sealed class DashboardBrowserTests(RegistrationApiHub hub) : IClassFixtur
     [Fact]
     public async Task Keys_that_cannot_sign_in_are_told_why_and_the_session_cookie_opens_no_api_route()
     {
-        using var auditor = await hub.WithRolesAsync("auditor");
+        // An admin manages principals and keys: no dashboard role (operator, province-admin, auditor) comes with it.
+        using var admin = await hub.WithRolesAsync("admin");
         using var operatorClient = await hub.WithRolesAsync("operator");
         using var anonymous = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = true }) { BaseAddress = hub.Process.BaseAddress };
 
@@ -123,7 +101,7 @@ public sealed class DashboardBrowserTests(RegistrationApiHub hub) : IClassFixtur
         async Task<HttpResponseMessage> SignInAsync(string key) => await anonymous.PostAsync("/ui/login", new FormUrlEncodedContent(
             new Dictionary<string, string> { ["key"] = key, ["__RequestVerificationToken"] = token }));
         using var wrong = await SignInAsync("hub_unknownkey00_" + new string('x', 43));
-        using var notForDashboard = await SignInAsync(KeyOf(auditor));
+        using var notForDashboard = await SignInAsync(KeyOf(admin));
         using var withoutToken = await anonymous.PostAsync("/ui/login", new FormUrlEncodedContent(new Dictionary<string, string> { ["key"] = KeyOf(operatorClient) }));
         using var signedIn = await SignInAsync(KeyOf(operatorClient));
         using var overview = await anonymous.GetAsync("/ui");
@@ -133,7 +111,8 @@ public sealed class DashboardBrowserTests(RegistrationApiHub hub) : IClassFixtur
         Assert.StartsWith("/ui/login", page.Headers.Location!.PathAndQuery, StringComparison.Ordinal);
         Assert.NotEmpty(token);
         Assert.Contains("This key does not sign in: the API key is not known", await wrong.Content.ReadAsStringAsync(), StringComparison.Ordinal);
-        Assert.Contains("is not an operator or a province-admin", await notForDashboard.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, notForDashboard.StatusCode);
+        Assert.Contains("is not an operator, a province-admin or an auditor", await notForDashboard.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.BadRequest, withoutToken.StatusCode);
         Assert.Equal(HttpStatusCode.Redirect, signedIn.StatusCode);
         Assert.Equal(HttpStatusCode.OK, overview.StatusCode);

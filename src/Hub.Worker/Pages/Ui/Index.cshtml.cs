@@ -15,7 +15,8 @@ namespace Hub.Worker.Pages.Ui;
 /// The overview: every connector the signed-in principal maintains, with its freshness against its own schedule
 /// (failing first, then late), the age of its newest source change, its last successful run, throughput, error and
 /// quarantine rates and circuit; filtered by province (agency), kind and freshness, sorted by any column, and
-/// refreshed in place every <see cref="DashboardOptions.RefreshInterval"/>.
+/// refreshed in place every <see cref="DashboardOptions.RefreshInterval"/>. Auditors maintain no connector: they are
+/// sent to the dossier lookup, their start page.
 /// </summary>
 public sealed class IndexModel(
     ConnectorCatalog catalog, SyncLedger ledger, ConnectorHttpClients clients, TimeProvider time, IOptions<DashboardOptions> options) : PageModel
@@ -81,11 +82,25 @@ public sealed class IndexModel(
     [BindProperty(SupportsGet = true)]
     public bool Desc { get; set; }
 
-    public async Task OnGetAsync(CancellationToken cancellationToken) => await LoadAsync(cancellationToken);
+    public async Task<IActionResult> OnGetAsync(CancellationToken cancellationToken)
+    {
+        if (!DashboardExtensions.MayUseConnectors(User))
+        {
+            return Redirect(DashboardExtensions.PathPrefix + "/dossiers");
+        }
+
+        await LoadAsync(cancellationToken);
+        return Page();
+    }
 
     /// <summary>The table alone, for the page's own refresh.</summary>
     public async Task<IActionResult> OnGetRowsAsync(CancellationToken cancellationToken)
     {
+        if (!DashboardExtensions.MayUseConnectors(User))
+        {
+            return Redirect(DashboardExtensions.PathPrefix + "/dossiers");
+        }
+
         await LoadAsync(cancellationToken);
         return Partial("_OverviewTable", this);
     }

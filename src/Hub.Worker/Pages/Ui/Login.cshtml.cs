@@ -37,9 +37,9 @@ public sealed partial class LoginModel(IdentityStore identities, ILogger<LoginMo
             return Page();
         }
 
-        if (!principal.Has(Roles.Operator) && !principal.Has(Roles.ProvinceAdmin))
+        if (!DashboardExtensions.SignInRoles.Any(principal.Has))
         {
-            Problem = $"{principal.Id} is not an operator or a province-admin: the dashboard is theirs.";
+            Problem = $"{principal.Id} is not an operator, a province-admin or an auditor: the dashboard is theirs.";
             return Page();
         }
 
