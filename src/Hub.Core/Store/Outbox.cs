@@ -149,6 +149,14 @@ public sealed class Outbox(NpgsqlDataSource dataSource, TimeProvider timeProvide
         return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
+    /// <summary>Deletes the rows of events sent before <paramref name="sentBefore"/>; never a pending one. Returns how many.</summary>
+    public async Task<int> PurgeSentAsync(DateTimeOffset sentBefore, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand("delete from outbox where sent_at < $1");
+        command.Parameters.Add(new() { Value = sentBefore });
+        return await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
     /// <summary>
     /// The id of the event announcing a stored record: a name-based UUID (RFC 9562 version 8, from SHA-256) of the kind,
     /// the dossier's key and the record's hash, so the same stored record always has the same event id.

@@ -17,6 +17,11 @@ public sealed class BusOptions
     /// <summary>Events claimed, published and marked sent per transaction.</summary>
     public int DispatchBatchSize { get; set; } = DefaultDispatchBatchSize;
 
+    /// <summary>How long the rows of sent events are kept (to see what was published and when) before they are deleted.</summary>
+    public TimeSpan KeepSent { get; set; } = DefaultKeepSent;
+
+    public static readonly TimeSpan DefaultKeepSent = TimeSpan.FromDays(7);
+
     public static readonly TimeSpan DefaultDispatchInterval = TimeSpan.FromSeconds(1);
 
     public const int DefaultDispatchBatchSize = 500;
@@ -35,6 +40,7 @@ public static class BusExtensions
             .Bind(builder.Configuration.GetSection(BusOptions.Section))
             .Validate(o => o.DispatchInterval >= TimeSpan.FromMilliseconds(50) && o.DispatchInterval <= TimeSpan.FromMinutes(1),
                 "Hub:Bus:DispatchInterval must be between 50 milliseconds and one minute.")
+            .Validate(o => o.KeepSent >= TimeSpan.Zero, "Hub:Bus:KeepSent must not be negative.")
             .Validate(o => o.DispatchBatchSize is >= 1 and <= 10_000, "Hub:Bus:DispatchBatchSize must be between 1 and 10000.")
             .ValidateOnStart();
         builder.Services.AddSingleton<Outbox>();

@@ -14,6 +14,9 @@ namespace Hub.Worker.Bus;
 public sealed partial class OutboxDispatcher(
     IServiceProvider services, IOptions<BusOptions> options, TimeProvider timeProvider, ILogger<OutboxDispatcher> logger) : BackgroundService
 {
+    /// <summary>How often the rows of events sent longer ago than <see cref="BusOptions.KeepSent"/> are deleted.</summary>
+    private static readonly TimeSpan PurgeEvery = TimeSpan.FromHours(1);
+
     /// <inheritdoc/>
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -24,6 +27,7 @@ public sealed partial class OutboxDispatcher(
         }
 
         var failures = 0;
+        var purgedAt = DateTimeOffset.MinValue;
         while (!stoppingToken.IsCancellationRequested)
         {
             // First wait: the database is started and migrated by hosted services of its own.
@@ -32,6 +36,12 @@ public sealed partial class OutboxDispatcher(
             {
                 await DrainAsync(stoppingToken);
                 failures = 0;
+                var now = timeProvider.GetUtcNow();
+                if (now - purgedAt >= PurgeEvery)
+                {
+                    await services.GetRequiredService<Outbox>().PurgeSentAsync(now - settings.KeepSent, stoppingToken);
+                    purgedAt = now;
+                }
             }
             catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
             {

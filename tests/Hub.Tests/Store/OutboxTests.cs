@@ -124,6 +124,23 @@ public class OutboxTests
     }
 
     [Fact]
+    public async Task Purging_deletes_only_events_sent_before_the_cutoff()
+    {
+        await using var db = await TestDatabase.CreateSchemaAsync("outbox_purge");
+        var store = Changes.Store(db);
+        var outbox = OutboxOf(db);
+        await store.WriteAsync(new ChangeBatch { Dossiers = [Changes.Change("H56", "S1", 10, NationalStatus.Received)] }, CancellationToken.None);
+        await DispatchAllAsync(outbox);
+        await store.WriteAsync(new ChangeBatch { Dossiers = [Changes.Change("H56", "S2", 10, NationalStatus.Received)] }, CancellationToken.None);
+
+        Assert.Equal(0, await outbox.PurgeSentAsync(DateTimeOffset.UtcNow.AddMinutes(-5), CancellationToken.None));
+        Assert.Equal(1, await outbox.PurgeSentAsync(DateTimeOffset.UtcNow.AddMinutes(5), CancellationToken.None));
+
+        Assert.Equal(1, await CountAsync(db));
+        Assert.Equal(1, await outbox.PendingAsync(CancellationToken.None));
+    }
+
+    [Fact]
     public async Task Dispatchers_running_at_once_take_different_events()
     {
         await using var db = await TestDatabase.CreateSchemaAsync("outbox_concurrent");
