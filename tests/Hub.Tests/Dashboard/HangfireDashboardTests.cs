@@ -188,6 +188,26 @@ public sealed class HangfireDashboardTests(JobsDashboardHub hub) : IClassFixture
     }
 
     [Fact]
+    public async Task An_operator_session_loses_hangfire_at_once_when_its_principal_stops_being_an_operator_and_when_its_key_is_revoked()
+    {
+        var (operatorClient, id) = await PrincipalAsync(new { role = "operator" });
+        using var _1 = operatorClient;
+        using var session = await SessionAsync(KeyOf(operatorClient));
+        using var before = await session.GetAsync("/ui/hangfire");
+
+        await OkAsync(await hub.Process.Client.PutAsJsonAsync($"/api/principals/{id}/roles",
+            new { roles = new[] { new { role = "province-admin", agency = "H74" } }, reason = "moved to a province" }));
+        using var demoted = await session.GetAsync("/ui/hangfire");
+        await OkAsync(await hub.Process.Client.PostAsync($"/api/keys/{KeyOf(operatorClient).Split('_')[1]}/revoke?reason=rotated", null));
+        using var revoked = await session.GetAsync("/ui/hangfire");
+
+        Assert.Equal(HttpStatusCode.OK, before.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, demoted.StatusCode);
+        Assert.Equal(HttpStatusCode.Redirect, revoked.StatusCode);
+        Assert.StartsWith("/ui/login?", revoked.Headers.Location!.PathAndQuery, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_hangfire_action_of_an_operator_session_needs_the_antiforgery_token_of_its_page()
     {
         var id = await ActiveConnectorAsync("H73");
