@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -207,6 +208,68 @@ public sealed class HangfireDashboardTests(JobsDashboardHub hub) : IClassFixture
         Assert.StartsWith("/ui/login?", revoked.Headers.Location!.PathAndQuery, StringComparison.Ordinal);
     }
 
+    /// <summary>Waits until the connector has a recorded run.</summary>
+    private async Task WaitForRunAsync(string id)
+    {
+        var deadline = DateTimeOffset.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            using var runs = await hub.Process.Client.GetAsync($"/api/connectors/{id}/runs");
+            var json = await runs.Content.ReadFromJsonAsync<JsonElement>();
+            if (json.GetArrayLength() > 0)
+            {
+                return;
+            }
+
+            Assert.True(DateTimeOffset.UtcNow < deadline, $"no run of {id} after the trigger: {json}");
+            await Task.Delay(500);
+        }
+    }
+
+    [Fact]
+    public async Task In_a_browser_an_operator_signs_in_from_hangfire_and_triggers_a_recurring_job_with_its_own_button_loading_nothing_from_other_hosts()
+    {
+        var id = await ActiveConnectorAsync("H75");
+        var (operatorClient, _) = await PrincipalAsync(new { role = "operator" });
+        using var _1 = operatorClient;
+        var work = Directory.CreateTempSubdirectory("hub-jobs-browser-").FullName;
+        try
+        {
+            var keyFile = Path.Combine(work, "key");
+            await File.WriteAllTextAsync(keyFile, KeyOf(operatorClient));
+            using (var session = await SessionAsync(KeyOf(operatorClient)))
+            {
+                await RecurringPageListingAsync(session, "sync:" + id);
+            }
+
+            var screenshot = Path.Combine(Directory.CreateDirectory(Path.Combine(RepoRoot.Path, "TestResults", "screenshots")).FullName, "dashboard-jobs.png");
+            var start = new ProcessStartInfo("node", [Path.Combine(RepoRoot.Path, "tools", "browser-tests", "jobs.mjs"), hub.Process.BaseAddress.ToString().TrimEnd('/'), keyFile, "sync:" + id, screenshot])
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                WorkingDirectory = Path.Combine(RepoRoot.Path, "tools", "browser-tests"),
+            };
+            using var node = Process.Start(start)!;
+            var output = node.StandardOutput.ReadToEndAsync();
+            var errors = node.StandardError.ReadToEndAsync();
+            await node.WaitForExitAsync();
+            Assert.True(node.ExitCode == 0, $"the browser run failed:\n{await output}\n{await errors}");
+            var run = JsonDocument.Parse(await output).RootElement;
+
+            Assert.True(run.GetProperty("signInFirst").GetBoolean());
+            Assert.Contains("Hub jobs", run.GetProperty("title").GetString(), StringComparison.Ordinal);
+            Assert.True(run.GetProperty("listed").GetBoolean());
+            Assert.Equal(204, run.GetProperty("triggerStatus").GetInt32());
+            Assert.Empty(run.GetProperty("failed").EnumerateArray());
+            Assert.Empty(run.GetProperty("foreign").EnumerateArray());
+            await WaitForRunAsync(id);
+        }
+        finally
+        {
+            Directory.Delete(work, recursive: true);
+        }
+    }
+
     [Fact]
     public async Task A_hangfire_action_of_an_operator_session_needs_the_antiforgery_token_of_its_page()
     {
@@ -229,18 +292,6 @@ public sealed class HangfireDashboardTests(JobsDashboardHub hub) : IClassFixture
         Assert.Equal(HttpStatusCode.Forbidden, forged.StatusCode);
         Assert.True(triggered.IsSuccessStatusCode, $"{(int)triggered.StatusCode} {await triggered.Content.ReadAsStringAsync()}");
         // The trigger went through the scheduler: the connector gets a scheduled run (it fails: nothing listens at its source).
-        var deadline = DateTimeOffset.UtcNow.AddSeconds(60);
-        while (true)
-        {
-            using var runs = await hub.Process.Client.GetAsync($"/api/connectors/{id}/runs");
-            var json = await runs.Content.ReadFromJsonAsync<JsonElement>();
-            if (json.GetArrayLength() > 0)
-            {
-                break;
-            }
-
-            Assert.True(DateTimeOffset.UtcNow < deadline, $"no run of {id} after the trigger: {json}");
-            await Task.Delay(500);
-        }
+        await WaitForRunAsync(id);
     }
 }
