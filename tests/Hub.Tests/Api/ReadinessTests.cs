@@ -97,9 +97,10 @@ public sealed class ReadinessTests(ReadinessHub hub) : IClassFixture<ReadinessHu
         var certificate = Check(body, "certificate");
         Assert.Equal("Healthy", certificate.Status);
         Assert.Contains("CN=Hub exchange-log seal (self-generated)", certificate.Description, StringComparison.Ordinal);
-        Assert.Contains("valid until " + DateTimeOffset.UtcNow.AddYears(10).ToString("yyyy-MM-", System.Globalization.CultureInfo.InvariantCulture), certificate.Description, StringComparison.Ordinal);
-        var thumbprint = body.GetProperty("checks").GetProperty("certificate").GetProperty("data").GetProperty("thumbprint").GetString()!;
-        Assert.Contains($"({thumbprint})", certificate.Description, StringComparison.Ordinal);
+        var data = body.GetProperty("checks").GetProperty("certificate").GetProperty("data");
+        var notAfter = data.GetProperty("notAfter").GetString()!;
+        Assert.InRange(DateTimeOffset.Parse(notAfter, System.Globalization.CultureInfo.InvariantCulture).Year, DateTimeOffset.UtcNow.Year + 9, DateTimeOffset.UtcNow.Year + 10);
+        Assert.Contains($"({data.GetProperty("thumbprint").GetString()}) valid until {notAfter}", certificate.Description, StringComparison.Ordinal);
         var scheduler = Check(body, "scheduler");
         Assert.Equal("Healthy", scheduler.Status);
         Assert.StartsWith("storage reachable; server hub:", scheduler.Description, StringComparison.Ordinal);
@@ -110,12 +111,18 @@ public sealed class ReadinessTests(ReadinessHub hub) : IClassFixture<ReadinessHu
     [Fact]
     public async Task A_scheduler_whose_server_stopped_beating_makes_the_hub_not_ready_until_its_next_heartbeat()
     {
-        await using (var stale = hub.Db.CreateCommand($"update {hub.HangfireSchema}.server set lastheartbeat = now() - interval '1 hour'"))
+        // A heartbeat may land between the update and the request (one in a hundred at this interval): then again.
+        HttpStatusCode status = default;
+        JsonElement body = default;
+        for (var attempt = 0; attempt < 5 && status != HttpStatusCode.ServiceUnavailable; attempt++)
         {
-            Assert.True(await stale.ExecuteNonQueryAsync() >= 1);
-        }
+            await using (var stale = hub.Db.CreateCommand($"update {hub.HangfireSchema}.server set lastheartbeat = now() - interval '1 hour'"))
+            {
+                Assert.Equal(1, await stale.ExecuteNonQueryAsync());
+            }
 
-        var (status, body) = await ReadyAsync(hub.Process.Client);
+            (status, body) = await ReadyAsync(hub.Process.Client);
+        }
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
         Assert.Equal("Unhealthy", body.GetProperty("status").GetString());
