@@ -1,4 +1,3 @@
-using Hangfire;
 using Hangfire.Dashboard;
 using Hub.Core.Identity;
 using Hub.Worker.Sync;
@@ -35,7 +34,7 @@ public static class JobsDashboard
     /// <summary>Maps Hangfire's dashboard under <see cref="Path"/>; 404 in a process whose scheduler is off.</summary>
     public static IEndpointConventionBuilder MapJobsDashboard(this WebApplication app)
     {
-        var options = new DashboardOptions
+        var options = new Hangfire.DashboardOptions
         {
             AppPath = DashboardExtensions.PathPrefix,
             DashboardTitle = "Hub jobs",
