@@ -6,14 +6,23 @@ using Npgsql;
 
 namespace Hub.Worker.Api;
 
-/// <summary><c>/health/live</c>: the process answers. <c>/health/ready</c>: the database answers and its schema is up to date.</summary>
+/// <summary>
+/// <c>/health/live</c>: the process answers. <c>/health/ready</c>: the database answers and its schema is up to date, the
+/// signing certificate can sign, and the scheduler runs. Each check answers with its status and a description; a
+/// degraded check (a warning, such as a certificate expiring soon) leaves the hub ready (200), an unhealthy one does not (503).
+/// </summary>
 public static class HealthApi
 {
     private const string Ready = "ready";
 
     public static IServiceCollection AddHubHealthChecks(this IServiceCollection services)
     {
-        services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database", tags: [Ready]);
+        // One check per dependency the hub needs to serve, each tagged Ready. The message bus's check ("bus") is
+        // MassTransit's own, registered with the same tag by AddHubBus.
+        services.AddHealthChecks()
+            .AddCheck<DatabaseHealthCheck>("database", tags: [Ready])
+            .AddCheck<SigningCertificateHealthCheck>("certificate", tags: [Ready])
+            .AddCheck<SchedulerHealthCheck>("scheduler", tags: [Ready]);
         return services;
     }
 
@@ -28,7 +37,12 @@ public static class HealthApi
         context.Response.WriteAsJsonAsync(new
         {
             status = report.Status.ToString(),
-            checks = report.Entries.ToDictionary(e => e.Key, e => new { status = e.Value.Status.ToString(), description = e.Value.Description }),
+            checks = report.Entries.ToDictionary(e => e.Key, e => new
+            {
+                status = e.Value.Status.ToString(),
+                description = e.Value.Description,
+                data = e.Value.Data.Count == 0 ? null : e.Value.Data,
+            }),
         });
 
     private sealed class DatabaseHealthCheck(HubDatabase database) : IHealthCheck

@@ -48,6 +48,13 @@ public static class BusExtensions
         {
             x.DisableUsageTelemetry();
             x.SetKebabCaseEndpointNameFormatter();
+            // Readiness (/health/ready) takes the checks tagged "ready": the bus is one of them, named as the others are.
+            x.ConfigureHealthCheckOptions(h =>
+            {
+                h.Name = "bus";
+                h.Tags.Clear();
+                h.Tags.Add("ready");
+            });
             x.UsingInMemory((context, bus) => bus.ConfigureEndpoints(context));
         });
         builder.Services.AddHostedService<OutboxDispatcher>();

@@ -65,11 +65,26 @@ public static class DashboardExtensions
             o.LoginPath = PathPrefix + "/login";
             o.AccessDeniedPath = PathPrefix + "/denied";
             o.Events.OnValidatePrincipal = ValidateAsync;
+            o.Events.OnRedirectToAccessDenied = context =>
+            {
+                // Only Hangfire's pages refuse a signed-in principal (they are the operators'): a 403, not the log-in page again.
+                if (context.Request.Path.StartsWithSegments(JobsDashboard.Path, StringComparison.Ordinal))
+                {
+                    context.Response.StatusCode = StatusCodes.Status403Forbidden;
+                }
+                else
+                {
+                    context.Response.Redirect(context.RedirectUri);
+                }
+
+                return Task.CompletedTask;
+            };
         });
         builder.Services.AddAuthorizationBuilder()
             .AddPolicy(Policy, p => p.AddAuthenticationSchemes(Scheme).RequireAuthenticatedUser().RequireRole(SignInRoles))
             .AddPolicy(ConnectorsPolicy, p => p.AddAuthenticationSchemes(Scheme).RequireAuthenticatedUser().RequireRole(Roles.Operator, Roles.ProvinceAdmin))
-            .AddPolicy(AuditPolicy, p => p.AddAuthenticationSchemes(Scheme).RequireAuthenticatedUser().RequireRole(Roles.Auditor));
+            .AddPolicy(AuditPolicy, p => p.AddAuthenticationSchemes(Scheme).RequireAuthenticatedUser().RequireRole(Roles.Auditor))
+            .AddPolicy(JobsDashboard.Policy, JobsDashboard.AddPolicy);
         builder.Services.AddRazorPages(o =>
         {
             o.Conventions.AuthorizeFolder("/Ui", Policy);
@@ -81,10 +96,11 @@ public static class DashboardExtensions
         return builder;
     }
 
-    /// <summary>Serves the pages.</summary>
+    /// <summary>Serves the pages, and Hangfire's dashboard for operators.</summary>
     public static WebApplication MapHubDashboard(this WebApplication app)
     {
         app.MapRazorPages();
+        app.MapJobsDashboard();
         return app;
     }
 

@@ -38,6 +38,8 @@ public static class SyncExtensions
             .Bind(builder.Configuration.GetSection(SyncSchedulerOptions.Section))
             .Validate(o => o.WorkerCount is > 0 and <= 200, "Hub:Scheduler:WorkerCount must be between 1 and 200.")
             .Validate(o => o.ScheduleRefresh >= TimeSpan.FromSeconds(1), "Hub:Scheduler:ScheduleRefresh must be at least one second.")
+            .Validate(o => o.HeartbeatInterval >= TimeSpan.FromSeconds(1) && o.HeartbeatInterval <= TimeSpan.FromMinutes(1),
+                "Hub:Scheduler:HeartbeatInterval must be between one second and one minute (Hangfire drops servers silent for five minutes).")
             .ValidateOnStart();
         builder.Services.AddTransient<SyncJobs>();
         builder.Services.AddSingleton<SyncScheduler>();

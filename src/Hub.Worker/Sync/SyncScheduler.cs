@@ -28,6 +28,12 @@ public sealed class SyncSchedulerOptions
     /// <summary>How often the queue is polled for manual syncs (no long polling: it costs a connection per worker).</summary>
     public TimeSpan QueuePollInterval { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>How often this process's Hangfire server records that it is alive (Hangfire's default).</summary>
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Heartbeats the server may miss before readiness says the scheduler of this process is not running.</summary>
+    public const int MissedHeartbeats = 3;
+
     /// <summary>Schema of the scheduler's own tables.</summary>
     public string SchemaName { get; set; } = "hangfire";
 }
@@ -58,6 +64,9 @@ public sealed partial class SyncScheduler(
     private BackgroundJobServer? _server;
     private Task? _refreshLoop;
     private int _disposed;
+
+    /// <summary>The name of this process's Hangfire server; Hangfire's server ids are it in lower case, a colon and a GUID.</summary>
+    public string ServerName { get; } = $"hub:{Environment.MachineName}:{Environment.ProcessId}";
 
     /// <summary>The scheduler's storage; <c>null</c> when the scheduler is off.</summary>
     public JobStorage? Storage { get; private set; }
@@ -90,9 +99,10 @@ public sealed partial class SyncScheduler(
             new BackgroundJobServerOptions
             {
                 WorkerCount = settings.WorkerCount,
-                ServerName = $"hub:{Environment.MachineName}:{Environment.ProcessId}",
+                ServerName = ServerName,
                 Activator = new AspNetCoreJobActivator(scopes),
                 SchedulePollingInterval = TimeSpan.FromSeconds(5),
+                HeartbeatInterval = settings.HeartbeatInterval,
             },
             Storage);
         _refreshLoop = RefreshLoopAsync(settings.ScheduleRefresh, _stopping.Token);

@@ -124,7 +124,7 @@ public sealed partial class DossierPagesBrowserTests(RegistrationApiHub hub) : I
         Assert.StartsWith("Type a dossier's national code", Lookup(run, " ").GetProperty("problem").GetString(), StringComparison.Ordinal);
         Assert.Equal("That code is 201 characters long: a national dossier code (MaHoSo) has at most 200.",
             Lookup(run, new string('A', 201)).GetProperty("problem").GetString());
-        Assert.Equal(["Connectors", "Dossiers", "Indicators"], run.GetProperty("nav").EnumerateArray().Select(n => n.GetString()));
+        Assert.Equal(["Connectors", "Dossiers", "Indicators", "Jobs"], run.GetProperty("nav").EnumerateArray().Select(n => n.GetString()));
         Assert.Empty(run.GetProperty("foreign").EnumerateArray());
         Assert.True(new FileInfo(Path.Combine(BrowserScripts.Screenshots, "dossier-operator-lookup.png")).Length > 10_000);
     }
@@ -161,7 +161,7 @@ public sealed partial class DossierPagesBrowserTests(RegistrationApiHub hub) : I
             total.GetProperty("online").GetString(), total.GetProperty("overdueNow").GetInt32(), total.GetProperty("inProgress").GetInt32()));
         Assert.Equal("not available yet", total.GetProperty("synced").GetString());
         Assert.Contains(rows, r => !r.GetProperty("total").GetBoolean() && r.GetProperty("procedure").GetString() == "1.000002" && r.GetProperty("dossiers").GetInt32() == 2);
-        Assert.Equal(["Connectors", "Dossiers", "Indicators"], run.GetProperty("nav").EnumerateArray().Select(n => n.GetString()));
+        Assert.Equal(["Connectors", "Dossiers", "Indicators", "Jobs"], run.GetProperty("nav").EnumerateArray().Select(n => n.GetString()));
     }
 
     [Fact]
