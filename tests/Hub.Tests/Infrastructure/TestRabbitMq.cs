@@ -11,7 +11,9 @@ public sealed record TestBroker(string Host, int Port, string VirtualHost, strin
 /// <summary>
 /// One throwaway RabbitMQ node for the whole test run, started from the machine's <c>rabbitmq-server</c> (Debian's
 /// package, installed by scripts/test) in a temporary folder on free loopback ports, and a virtual host of its own for
-/// each test. RabbitMQ missing or not starting fails the test that needs it, with the reason.
+/// each test. A watchdog stops the node and deletes its folder once the test process has ended; nodes whose watchdog
+/// did not get to (the machine stopped) are removed by the next run. RabbitMQ missing or not starting fails the test
+/// that needs it, with the reason.
 /// </summary>
 public static class TestRabbitMq
 {
@@ -84,7 +86,6 @@ public static class TestRabbitMq
         var node = new Node(directory, control, environment);
         var started = Stopwatch.StartNew();
         node.Start(server);
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => node.Destroy();
         await node.WaitForAmqpAsync(StartTimeout);
         StartedIn = started.Elapsed;
         return node;
@@ -113,8 +114,9 @@ public static class TestRabbitMq
     }
 
     /// <summary>
-    /// Nodes and folders of test runs whose process is gone (killed before its clean-up ran): their processes are found
-    /// by the folder they were given as HOME, killed, and the folder deleted. Folders of live runs are left alone.
+    /// Nodes and folders of test runs whose process is gone and whose watchdog did not clean up (it was killed too, or
+    /// is still at it): their processes are found by the folder they were given as HOME, killed, and the folder deleted.
+    /// Folders of live runs are left alone.
     /// </summary>
     private static void RemoveLeftovers()
     {
@@ -139,7 +141,7 @@ public static class TestRabbitMq
         }
     }
 
-    /// <summary>Kills the node, its helpers and its port mapper: every process started with this folder as HOME.</summary>
+    /// <summary>Kills the node, its watchdog, helpers and port mapper: every process started with this folder as HOME.</summary>
     private static void KillProcessesOf(string directory)
     {
         // "HOME=..." as a whole variable: first in the environment, or after the end of another.
@@ -180,15 +182,32 @@ public static class TestRabbitMq
     {
         private readonly StringBuilder _output = new();
         private Process? _server;
-        private int _destroyed;
 
         public int AmqpPort { get; } = int.Parse(environment["RABBITMQ_NODE_PORT"], System.Globalization.CultureInfo.InvariantCulture);
 
         private string NodeName => environment["RABBITMQ_NODENAME"];
 
+        /// <summary>
+        /// Starts the node under a watchdog shell that outlives this process: once the test process has ended (however
+        /// it ended), it stops the node, then the node's port mapper (a daemon the node starts outside its process
+        /// tree), and deletes the folder. Clean-up at the test process's exit would compete with the other fixtures'
+        /// for the little time the test platform leaves a finished test host.
+        /// </summary>
         public void Start(string server)
         {
-            _server = new Process { StartInfo = StartInfo(server) };
+            const string Watchdog = """
+                "$1" &
+                server=$!
+                while kill -0 "$2" 2>/dev/null && kill -0 "$server" 2>/dev/null; do sleep 0.5; done
+                kill -TERM "$server" 2>/dev/null
+                wait "$server"
+                epmd -port "$ERL_EPMD_PORT" -kill >/dev/null 2>&1
+                rm -rf "$3"
+                """;
+            _server = new Process
+            {
+                StartInfo = StartInfo("/bin/sh", ["-c", Watchdog, "watchdog", server, Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture), directory]),
+            };
             _server.OutputDataReceived += (_, e) => Append(e.Data);
             _server.ErrorDataReceived += (_, e) => Append(e.Data);
             _server.Start();
@@ -236,36 +255,6 @@ public static class TestRabbitMq
                 throw new InvalidOperationException(
                     $"rabbitmqctl {string.Join(' ', arguments)} failed with code {process.ExitCode}:\n{await output}\n{await error}");
             }
-        }
-
-        /// <summary>
-        /// Stops the node at once (its data is thrown away) with its port mapper, and deletes its folder. Quick, as it
-        /// runs when the test process exits: SIGKILL to every process of the folder (the server script, the node and
-        /// the port mapper, which the node starts as a daemon outside its process tree), no waiting for their output.
-        /// </summary>
-        public void Destroy()
-        {
-            if (Interlocked.Exchange(ref _destroyed, 1) == 1)
-            {
-                return;
-            }
-
-            KillProcessesOf(directory);
-            for (var attempt = 0; attempt < 20; attempt++)
-            {
-                try
-                {
-                    Directory.Delete(directory, recursive: true);
-                    return;
-                }
-                catch (IOException)
-                {
-                    // A killed process of the node had not ended yet: it cannot write much longer.
-                    Thread.Sleep(50);
-                }
-            }
-
-            // Still there: the next run removes it (RemoveLeftovers).
         }
 
         private ProcessStartInfo StartInfo(string program, IEnumerable<string>? arguments = null)
