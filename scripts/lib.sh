@@ -24,9 +24,10 @@ ensure_postgres() {
 }
 
 # Debian's RabbitMQ (3.10) for the bus tests, which start a throwaway node of their own on free ports
-# (tests/Hub.Tests/Infrastructure/TestRabbitMq.cs). Installing the package starts its system service where the machine
-# runs services (on ports 5672/25672, with its own cookie); the tests do not use it, so when this function is what
-# installed the package it stops and disables that service, saving its memory. A RabbitMQ installed before is left alone.
+# (tests/Hub.Tests/Infrastructure/TestRabbitMq.cs: own ports, node name, cookie and port mapper, so a running system
+# service would not disturb them). Installing the package starts its system service where the machine runs services
+# (5672/25672; in containers a policy-rc.d usually forbids it); the tests do not use it, so when this function installed
+# the package it stops and disables that service, saving its memory. A RabbitMQ installed before is left alone.
 ensure_rabbitmq() {
   if command -v rabbitmq-server >/dev/null 2>&1 && command -v rabbitmqctl >/dev/null 2>&1; then
     return 0
