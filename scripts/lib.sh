@@ -23,6 +23,26 @@ ensure_postgres() {
   apt_install "PostgreSQL server programs not found" postgresql
 }
 
+# Debian's RabbitMQ (3.10) for the bus tests, which start a throwaway node of their own on free ports
+# (tests/Hub.Tests/Infrastructure/TestRabbitMq.cs: own ports, node name, cookie and port mapper, so a running system
+# service would not disturb them). Installing the package starts its system service where the machine runs services
+# (5672/25672; in containers a policy-rc.d usually forbids it); the tests do not use it, so when this function installed
+# the package it stops and disables that service, saving its memory. A RabbitMQ installed before is left alone.
+ensure_rabbitmq() {
+  if command -v rabbitmq-server >/dev/null 2>&1 && command -v rabbitmqctl >/dev/null 2>&1; then
+    return 0
+  fi
+  apt_install "rabbitmq-server not found (the bus is tested against a real RabbitMQ node)" rabbitmq-server
+  local sudo=""
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  if [ -d /run/systemd/system ]; then
+    $sudo systemctl disable --now rabbitmq-server >/dev/null 2>&1 || true
+  else
+    $sudo invoke-rc.d rabbitmq-server stop >/dev/null 2>&1 || true
+    $sudo update-rc.d rabbitmq-server disable >/dev/null 2>&1 || true
+  fi
+}
+
 ensure_xmlsec1() {
   if command -v xmlsec1 >/dev/null 2>&1; then
     return 0

@@ -1,5 +1,6 @@
 using Hub.Core.Store;
 using MassTransit;
+using Microsoft.Extensions.Options;
 
 namespace Hub.Worker.Bus;
 
@@ -20,6 +21,21 @@ public sealed class BusOptions
     /// <summary>How long the rows of sent events are kept (to see what was published and when) before they are deleted.</summary>
     public TimeSpan KeepSent { get; set; } = DefaultKeepSent;
 
+    /// <summary>
+    /// How long the bus may take to publish one transaction's events (with RabbitMQ: until the broker confirms them).
+    /// A publish waits while the broker is unreachable; past this the transaction is rolled back, the events stay
+    /// pending and the failure is logged, instead of holding the claimed rows' locks for the whole outage.
+    /// </summary>
+    public TimeSpan PublishTimeout { get; set; } = DefaultPublishTimeout;
+
+    public static readonly TimeSpan DefaultPublishTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>Where events are published: in memory (one process, the default) or a RabbitMQ broker.</summary>
+    public BusTransport Transport { get; set; } = BusTransport.InMemory;
+
+    /// <summary>The broker when <see cref="Transport"/> is <see cref="BusTransport.RabbitMq"/> (<c>Hub:Bus:RabbitMq</c>).</summary>
+    public RabbitMqBusOptions RabbitMq { get; set; } = new();
+
     public static readonly TimeSpan DefaultKeepSent = TimeSpan.FromDays(7);
 
     public static readonly TimeSpan DefaultDispatchInterval = TimeSpan.FromSeconds(1);
@@ -27,9 +43,68 @@ public sealed class BusOptions
     public const int DefaultDispatchBatchSize = 500;
 }
 
+/// <summary>The bus's transport (<c>Hub:Bus:Transport</c>).</summary>
+public enum BusTransport
+{
+    /// <summary>MassTransit's in-memory transport: consumers in the same process only.</summary>
+    InMemory,
+
+    /// <summary>A RabbitMQ broker (<c>Hub:Bus:RabbitMq</c>).</summary>
+    RabbitMq,
+}
+
+/// <summary>The RabbitMQ broker the bus connects to (<c>Hub:Bus:RabbitMq</c>).</summary>
+public sealed class RabbitMqBusOptions
+{
+    /// <summary>Host name or address of the broker.</summary>
+    public string Host { get; set; } = "";
+
+    /// <summary>AMQP port.</summary>
+    public int Port { get; set; } = DefaultPort;
+
+    /// <summary>Virtual host.</summary>
+    public string VirtualHost { get; set; } = "/";
+
+    public string Username { get; set; } = "";
+
+    /// <summary>A secret: never logged, never part of an error message.</summary>
+    public string Password { get; set; } = "";
+
+    public const int DefaultPort = 5672;
+
+    /// <summary>What is wrong with these settings, one message per error (empty when they are usable).</summary>
+    public IEnumerable<string> Errors()
+    {
+        if (string.IsNullOrWhiteSpace(Host))
+        {
+            yield return "Hub:Bus:RabbitMq:Host is required when Hub:Bus:Transport is RabbitMq.";
+        }
+
+        if (Port is < 1 or > 65535)
+        {
+            yield return $"Hub:Bus:RabbitMq:Port must be between 1 and 65535 (it is {Port}).";
+        }
+
+        if (string.IsNullOrEmpty(VirtualHost))
+        {
+            yield return "Hub:Bus:RabbitMq:VirtualHost must not be empty (the default virtual host is \"/\").";
+        }
+
+        if (string.IsNullOrEmpty(Username))
+        {
+            yield return "Hub:Bus:RabbitMq:Username is required when Hub:Bus:Transport is RabbitMq.";
+        }
+
+        if (string.IsNullOrEmpty(Password))
+        {
+            yield return "Hub:Bus:RabbitMq:Password is required when Hub:Bus:Transport is RabbitMq.";
+        }
+    }
+}
+
 /// <summary>
-/// The message bus (MassTransit, in memory: one process, nothing to install) and the dispatcher that publishes the
-/// store's transactional outbox on it.
+/// The message bus (MassTransit: in memory by default, or RabbitMQ when <c>Hub:Bus:Transport</c> is <c>RabbitMq</c>)
+/// and the dispatcher that publishes the store's transactional outbox on it.
 /// </summary>
 public static class BusExtensions
 {
@@ -42,8 +117,17 @@ public static class BusExtensions
                 "Hub:Bus:DispatchInterval must be between 50 milliseconds and one minute.")
             .Validate(o => o.KeepSent >= TimeSpan.Zero, "Hub:Bus:KeepSent must not be negative.")
             .Validate(o => o.DispatchBatchSize is >= 1 and <= 10_000, "Hub:Bus:DispatchBatchSize must be between 1 and 10000.")
+            .Validate(o => o.PublishTimeout >= TimeSpan.FromMilliseconds(100) && o.PublishTimeout <= TimeSpan.FromMinutes(10),
+                "Hub:Bus:PublishTimeout must be between 100 milliseconds and 10 minutes.")
+            .Validate(o => Enum.IsDefined(o.Transport), "Hub:Bus:Transport must be InMemory or RabbitMq.")
             .ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<BusOptions>, RabbitMqOptionsValidation>();
         builder.Services.AddSingleton<Outbox>();
+
+        // The transport is chosen here, before the options are validated: a value that does not bind fails the start
+        // when they are (ValidateOnStart), whatever was registered.
+        var transport = builder.Configuration.GetSection(BusOptions.Section).GetValue<string>(nameof(BusOptions.Transport));
+        var rabbitMq = Enum.TryParse<BusTransport>(transport, ignoreCase: true, out var parsed) && parsed == BusTransport.RabbitMq;
         builder.Services.AddMassTransit(x =>
         {
             x.DisableUsageTelemetry();
@@ -55,9 +139,44 @@ public static class BusExtensions
                 h.Tags.Clear();
                 h.Tags.Add("ready");
             });
-            x.UsingInMemory((context, bus) => bus.ConfigureEndpoints(context));
+            if (rabbitMq)
+            {
+                x.UsingRabbitMq((context, bus) =>
+                {
+                    var broker = context.GetRequiredService<IOptions<BusOptions>>().Value.RabbitMq;
+                    bus.Host(broker.Host, (ushort)broker.Port, broker.VirtualHost, h =>
+                    {
+                        h.Username(broker.Username);
+                        h.Password(broker.Password);
+
+                        // A publish completes only once the broker has confirmed the message (MassTransit's default
+                        // for RabbitMQ, stated here because the outbox relies on it): rows are marked sent after that.
+                        h.PublisherConfirmation = true;
+                    });
+                    bus.ConfigureEndpoints(context);
+                });
+            }
+            else
+            {
+                x.UsingInMemory((context, bus) => bus.ConfigureEndpoints(context));
+            }
         });
         builder.Services.AddHostedService<OutboxDispatcher>();
         return builder;
+    }
+
+    /// <summary>Every error of the broker settings at once, and only when RabbitMQ is the transport.</summary>
+    private sealed class RabbitMqOptionsValidation : IValidateOptions<BusOptions>
+    {
+        public ValidateOptionsResult Validate(string? name, BusOptions options)
+        {
+            if (options.Transport != BusTransport.RabbitMq)
+            {
+                return ValidateOptionsResult.Success;
+            }
+
+            var errors = options.RabbitMq.Errors().ToList();
+            return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+        }
     }
 }

@@ -60,7 +60,7 @@ public sealed partial class OutboxDispatcher(
         var total = 0;
         while (true)
         {
-            var dispatch = await outbox.DispatchAsync(options.Value.DispatchBatchSize, (events, ct) => PublishAsync(bus, events, ct), cancellationToken);
+            var dispatch = await outbox.DispatchAsync(options.Value.DispatchBatchSize, (events, ct) => PublishAsync(bus, events, options.Value.PublishTimeout, ct), cancellationToken);
             total += dispatch.Published;
             if (dispatch.Published + dispatch.Superseded == 0)
             {
@@ -69,7 +69,21 @@ public sealed partial class OutboxDispatcher(
         }
     }
 
-    private static async Task PublishAsync(IPublishEndpoint bus, IReadOnlyList<OutboxEvent> events, CancellationToken cancellationToken)
+    private static async Task PublishAsync(IPublishEndpoint bus, IReadOnlyList<OutboxEvent> events, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        limit.CancelAfter(timeout);
+        try
+        {
+            await PublishAllAsync(bus, events, limit.Token);
+        }
+        catch (OperationCanceledException) when (limit.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw new TimeoutException($"The bus did not publish {events.Count} events within Hub:Bus:PublishTimeout ({timeout}); is the broker reachable?");
+        }
+    }
+
+    private static async Task PublishAllAsync(IPublishEndpoint bus, IReadOnlyList<OutboxEvent> events, CancellationToken cancellationToken)
     {
         foreach (var e in events)
         {
