@@ -245,6 +245,85 @@ public sealed partial class BackfillTests
         Assert.Equal(newest, runs[0].GetProperty("newestEventAt").GetDateTimeOffset(), TimeSpan.FromMilliseconds(1));
     }
 
+    [Fact]
+    public async Task A_failed_sync_and_a_failed_back_fill_are_retried_once_the_source_is_up_the_back_fill_from_where_it_stopped()
+    {
+        await using var rig = await Rig.StartAsync("retry");
+        var expected = rig.ChangesInRange;
+        Assert.InRange(expected, 120, 400);
+        var faults = rig.Province.Faults;
+        var client = rig.Hub.Client;
+        var connector = rig.ConnectorId;
+        async Task<(HttpStatusCode, JsonElement)> RetryAsync(JsonElement run, string reason) =>
+            await PostAsync(client, $"/api/connectors/{connector}/runs/{run.GetProperty("id").GetInt64()}/retry?reason={Uri.EscapeDataString(reason)}");
+
+        // The province is down: a sync fails, and so does its retry, which names it.
+        faults.Set(new FaultOptions { Down = true });
+        Assert.Equal(HttpStatusCode.Accepted, (await PostAsync(client, $"/api/connectors/{connector}/sync?reason=first")).Item1);
+        var failedSync = await rig.NextRunAsync(0);
+        Assert.Equal("failed", failedSync.GetProperty("outcome").GetString());
+        var (retriedStatus, retried) = await RetryAsync(failedSync, "still down?");
+        Assert.Equal(HttpStatusCode.Accepted, retriedStatus);
+        Assert.Equal(("manual", failedSync.GetProperty("id").GetInt64()), (retried.GetProperty("trigger").GetString(), retried.GetProperty("runId").GetInt64()));
+        var failedRetry = await rig.NextRunAsync(1);
+        Assert.Equal(("failed", failedSync.GetProperty("id").GetInt64()), (failedRetry.GetProperty("outcome").GetString(), failedRetry.GetProperty("retryOf").GetInt64()));
+
+        // Up, but down again after two more pages: the back-fill stores two pages and fails.
+        faults.Set(new FaultOptions { DownAfterFeedRequests = (int)rig.Province.Stats.FeedRequests + 2 });
+        Assert.Equal(HttpStatusCode.Accepted, (await PostAsync(client, $"/api/connectors/{connector}/backfill?{RangeQuery}&reason=outage")).Item1);
+        var failedBackfill = await rig.NextRunAsync(2);
+        Assert.Equal(("backfill", "failed"), (failedBackfill.GetProperty("trigger").GetString(), failedBackfill.GetProperty("outcome").GetString()));
+        var storedBefore = failedBackfill.GetProperty("counts").GetProperty("changesStored").GetInt32();
+        Assert.Equal(100, storedBefore);
+        Assert.NotEqual(failedBackfill.GetProperty("cursorBefore").GetString(), failedBackfill.GetProperty("cursorAfter").GetString());
+
+        // Up for good: the back-fill's retry goes on from the failed run's progress and stores the rest of the range, once.
+        faults.Clear();
+        var (backfillRetryStatus, backfillRetry) = await RetryAsync(failedBackfill, "source is back");
+        Assert.Equal(HttpStatusCode.Accepted, backfillRetryStatus);
+        Assert.Equal("backfill", backfillRetry.GetProperty("trigger").GetString());
+        var resumed = await rig.NextRunAsync(3);
+        Assert.Equal(("backfill", "succeeded"), (resumed.GetProperty("trigger").GetString(), resumed.GetProperty("outcome").GetString()));
+        Assert.Equal(failedBackfill.GetProperty("id").GetInt64(), resumed.GetProperty("retryOf").GetInt64());
+        Assert.Equal(failedBackfill.GetProperty("cursorAfter").GetString(), resumed.GetProperty("cursorBefore").GetString());
+        Assert.Equal(failedBackfill.GetProperty("range").GetRawText(), resumed.GetProperty("range").GetRawText());
+        Assert.Equal(expected - storedBefore, resumed.GetProperty("counts").GetProperty("changesStored").GetInt32());
+        Assert.Equal(expected - storedBefore, resumed.GetProperty("counts").GetProperty("recordsRead").GetInt32());
+        Assert.Equal(expected, await rig.CountAsync("select count(*) from dossier_change"));
+        Assert.Null((await rig.ConnectorAsync()).GetProperty("cursor").GetString());
+
+        // The latest failed sync is retried: a sync from the connector's cursor, which reads everything.
+        Assert.Equal(HttpStatusCode.Accepted, (await RetryAsync(failedRetry, "source is back")).Item1);
+        var synced = await rig.NextRunAsync(4);
+        Assert.Equal(("manual", "succeeded", failedRetry.GetProperty("id").GetInt64()),
+            (synced.GetProperty("trigger").GetString(), synced.GetProperty("outcome").GetString(), synced.GetProperty("retryOf").GetInt64()));
+        Assert.Equal(rig.Province.Truth.Changes.Count, await rig.CountAsync("select count(*) from dossier_change"));
+
+        // What a later run did is not retried; neither is a run that succeeded, nor another connector's run.
+        foreach (var (run, says) in new[]
+        {
+            (failedSync, $"Run {synced.GetProperty("id").GetInt64()}, a later sync, succeeded"),
+            (failedBackfill, $"Run {resumed.GetProperty("id").GetInt64()}, a later back-fill of the same range, succeeded"),
+            (synced, "is succeeded: only a failed, abandoned or skipped run is retried"),
+        })
+        {
+            var (status, problem) = await RetryAsync(run, "again");
+            Assert.Equal(HttpStatusCode.Conflict, status);
+            Assert.Contains(says, problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        }
+
+        var (unknown, _) = await PostAsync(client, $"/api/connectors/{connector}/runs/999999/retry?reason=x");
+        Assert.Equal(HttpStatusCode.NotFound, unknown);
+        Assert.Equal(5, (await rig.RunsAsync()).Count);
+
+        // Each retry is in the exchange log with its actor and reason, naming the run it retried.
+        var retries = (await AdminEntriesAsync(rig)).Where(e => e.Action == "run.retried").ToList();
+        Assert.Equal(
+            [(failedSync.GetProperty("id").GetInt64(), "still down?"), (failedBackfill.GetProperty("id").GetInt64(), "source is back"), (failedRetry.GetProperty("id").GetInt64(), "source is back")],
+            retries.Select(e => (e.Detail.GetProperty("runId").GetInt64(), e.Reason!)).ToList());
+        Assert.All(retries, e => Assert.Equal(rig.Hub.PrincipalId, e.Actor));
+    }
+
     private sealed record Bucket(DateTimeOffset Start, DateTimeOffset End, int Runs, long Changes, long? LagSeconds);
 
     /// <summary>The connector page's activity chart, as a signed-in operator gets it: its mapping version and its buckets' values.</summary>
