@@ -37,7 +37,7 @@ public sealed class DashboardBrowserTests(RegistrationApiHub hub) : IClassFixtur
         var output = node.StandardOutput.ReadToEndAsync();
         var errors = node.StandardError.ReadToEndAsync();
         await node.WaitForExitAsync();
-        Assert.True(node.ExitCode == 0, $"the browser run failed:\n{await output}\n{await errors}");
+        Assert.True(node.ExitCode == 0, $"the browser run failed:\n{await output}\n{await errors}\n{hub.Process.Output[^Math.Min(6000, hub.Process.Output.Length)..]}");
         return JsonDocument.Parse(await output).RootElement.Clone();
     }
 
@@ -106,6 +106,64 @@ public sealed class DashboardBrowserTests(RegistrationApiHub hub) : IClassFixtur
             .OrderBy(e => e.Id).TakeLast(3).Select(e => (e.Action, e.Actor, e.Reason)).ToList();
         Assert.Equal(
             [("connector.paused", approverId, "vendor maintenance tonight"), ("connector.resumed", approverId, "maintenance over"), ("sync.requested", approverId, "checking after maintenance")],
+            entries);
+    }
+
+    [Fact]
+    public async Task An_operator_counts_a_range_then_back_fills_it_from_the_connector_page_and_exactly_the_range_is_stored()
+    {
+        var window = new DateTimeOffset(2026, 9, 1, 0, 0, 0, TimeSpan.Zero);
+        await using var simulator = await Hub.Simulator.SimulatorHost.StartAsync(new Hub.Simulator.ProvinceOptions
+        {
+            SourceSystem = "sim-page-backfill", AgencyPrefix = "H71", Dossiers = 200, Start = window, End = window.AddDays(10),
+        });
+        var (owner, _) = await hub.WithGrantsAsync(new { role = "province-admin", agency = "H71" });
+        var (approver, approverId) = await hub.WithGrantsAsync(new { role = "operator" });
+        using var _1 = owner;
+        using var _2 = approver;
+        var registration = ProbeHub.Registration(simulator, "sim-page-backfill", "page-backfill-" + Guid.NewGuid().ToString("N")[..6]);
+        registration["agency"] = "H71";
+        var id = registration["id"]!.GetValue<string>();
+        using (var created = await owner.PostAsJsonAsync("/api/connectors", registration))
+        {
+            Assert.True(created.StatusCode == HttpStatusCode.Created, await created.Content.ReadAsStringAsync());
+        }
+
+        foreach (var (client, step) in new[] { (owner, "submit"), (approver, "approve"), (owner, "activate") })
+        {
+            using var response = await client.PostAsync($"/api/connectors/{id}/lifecycle/{step}?reason=test", null);
+            Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+        }
+
+        var (from, to) = (new DateTimeOffset(2026, 9, 4, 0, 0, 0, TimeSpan.FromHours(7)), new DateTimeOffset(2026, 9, 6, 0, 0, 0, TimeSpan.FromHours(7)));
+        var expected = simulator["sim-page-backfill"].Truth.Changes.Count(c => c.EventTime >= from && c.EventTime < to);
+        Assert.True(expected > 0);
+
+        var run = await RunScriptAsync("backfill.mjs", KeyOf(approver), id, "2026-09-04", "2026-09-06", Path.Combine(Screenshots, "dashboard-connector-backfill.png"));
+
+        // Nothing is offered before a count; the count shows the source's records in the range and offers exactly those.
+        Assert.Equal(0, run.GetProperty("offeredBefore").GetInt32());
+        var counted = run.GetProperty("counted");
+        Assert.StartsWith($"The source has {expected} record(s) changed in the range", counted.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Equal($"Back-fill {expected} record(s)", counted.GetProperty("button").GetString());
+        Assert.Equal(("2026-09-04", "2026-09-06", "records lost in the vendor outage"),
+            (counted.GetProperty("from").GetString(), counted.GetProperty("to").GetString(), counted.GetProperty("reason").GetString()));
+        Assert.StartsWith($"A back-fill of {id} from 2026-09-04 to 2026-09-06 is queued (job ", run.GetProperty("queued").GetProperty("message").GetString(), StringComparison.Ordinal);
+
+        JsonElement last = default;
+        for (var wait = 0; wait < 240 && last is not { ValueKind: JsonValueKind.Object } || last.GetProperty("outcome").GetString() == "running"; wait++)
+        {
+            await Task.Delay(250);
+            last = (await approver.GetFromJsonAsync<JsonElement>($"/api/connectors/{id}/runs")).EnumerateArray().FirstOrDefault();
+        }
+
+        Assert.Equal(("backfill", "succeeded", expected), (last.GetProperty("trigger").GetString(), last.GetProperty("outcome").GetString(),
+            last.GetProperty("counts").GetProperty("changesStored").GetInt32()));
+        var log = new Core.Audit.ExchangeLog(hub.Db, TimeProvider.System);
+        var entries = (await log.SearchAsync(new Core.Audit.ExchangeSearch { Kind = Core.Audit.ExchangeRecord.AdminKind, ConnectorId = id, Limit = 100 }, CancellationToken.None))
+            .OrderBy(e => e.Id).TakeLast(2).Select(e => (e.Action, e.Actor, e.Reason)).ToList();
+        Assert.Equal(
+            [("backfill.counted", approverId, "records lost in the vendor outage"), ("backfill.requested", approverId, "records lost in the vendor outage")],
             entries);
     }
 

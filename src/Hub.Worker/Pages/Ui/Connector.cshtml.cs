@@ -20,17 +20,22 @@ public sealed class ConnectorModel(
     /// <summary>The connector's activity over the last 24 hours, hour by hour (from its runs).</summary>
     public IReadOnlyList<ActivityBucket> Activity { get; private set; } = [];
 
-    /// <summary>The range last counted, offered for the back-fill (as the form sent it).</summary>
+    /// <summary>
+    /// The range last counted and the count's reason, offered for the back-fill, as the form sent them: <c>from|to|reason</c>
+    /// (the ends were read as ISO dates, so hold no bar). One string: TempData reads a lone date, or a reason that looks like
+    /// one, back as a <see cref="DateTime"/>.
+    /// </summary>
     [TempData]
-    public string? CountedFrom { get; set; }
+    public string? CountedRange { get; set; }
 
-    /// <summary>The range last counted, offered for the back-fill (as the form sent it).</summary>
-    [TempData]
-    public string? CountedTo { get; set; }
+    /// <summary>The start of the range last counted.</summary>
+    public string? CountedFrom => CountedRange?.Split('|', 3)[0];
+
+    /// <summary>The end of the range last counted.</summary>
+    public string? CountedTo => CountedRange?.Split('|', 3) is [_, var to, _] ? to : null;
 
     /// <summary>The reason of the count, offered again for the back-fill.</summary>
-    [TempData]
-    public string? CountedReason { get; set; }
+    public string? CountedReason => CountedRange?.Split('|', 3) is [_, _, var reason] ? reason : null;
 
     /// <summary>The records counted in that range.</summary>
     [TempData]
@@ -86,7 +91,7 @@ public sealed class ConnectorModel(
         }
 
         (Message, Failed) = (count!.Message, false);
-        (CountedFrom, CountedTo, CountedReason, Counted) = (from, to, why, count.Records);
+        (CountedRange, Counted) = ($"{from}|{to}|{why}", count.Records);
         return RedirectToPage(new { id });
     }
 
