@@ -28,12 +28,14 @@ public sealed partial class BackfillTests
     private sealed class Rig : IAsyncDisposable
     {
         private readonly string _folder;
+        private readonly Dictionary<string, string> _settings;
 
-        private Rig(SimulatorHost simulator, NpgsqlDataSource db, string folder, HubProcess hub, string connectorId)
+        private Rig(SimulatorHost simulator, NpgsqlDataSource db, string folder, Dictionary<string, string> settings, HubProcess hub, string connectorId)
         {
             Simulator = simulator;
             Db = db;
             _folder = folder;
+            _settings = settings;
             Hub = hub;
             ConnectorId = connectorId;
         }
@@ -44,7 +46,16 @@ public sealed partial class BackfillTests
 
         public NpgsqlDataSource Db { get; }
 
-        public HubProcess Hub { get; }
+        public HubProcess Hub { get; private set; }
+
+        /// <summary>Kills the hub process (as a crash would) and starts another on the same database.</summary>
+        public async Task KillAndRestartAsync()
+        {
+            Hub.Kill();
+            await Hub.DisposeAsync();
+            Hub = HubProcess.Start(_folder, _settings);
+            await Hub.WaitReadyAsync(TimeSpan.FromSeconds(90));
+        }
 
         public string ConnectorId { get; }
 
@@ -67,14 +78,15 @@ public sealed partial class BackfillTests
             registration["resilience"]!["maxRetries"] = 1;
             registration["resilience"]!["circuitMinimumThroughput"] = 1000;
             await File.WriteAllTextAsync(Path.Combine(folder, "sim-" + name + ".json"), registration.ToJsonString());
-            var hub = HubProcess.Start(folder, new Dictionary<string, string>
+            var settings = new Dictionary<string, string>
             {
                 ["ConnectionStrings__Hub"] = db.ConnectionString,
                 ["Hub__Connectors__Directory"] = folder,
                 ["Hub__Scheduler__SchemaName"] = "hf_" + name.Replace('-', '_') + "_" + Guid.NewGuid().ToString("N")[..8],
-            });
+            };
+            var hub = HubProcess.Start(folder, settings);
             await hub.WaitReadyAsync(TimeSpan.FromSeconds(90));
-            return new Rig(simulator, db, folder, hub, "sim-" + name + "-rest");
+            return new Rig(simulator, db, folder, settings, hub, "sim-" + name + "-rest");
         }
 
         /// <summary>The simulator's changes (one per feed item, no faults) whose update time is in the range.</summary>
@@ -322,6 +334,42 @@ public sealed partial class BackfillTests
             [(failedSync.GetProperty("id").GetInt64(), "still down?"), (failedBackfill.GetProperty("id").GetInt64(), "source is back"), (failedRetry.GetProperty("id").GetInt64(), "source is back")],
             retries.Select(e => (e.Detail.GetProperty("runId").GetInt64(), e.Reason!)).ToList());
         Assert.All(retries, e => Assert.Equal(rig.Hub.PrincipalId, e.Actor));
+    }
+
+    [Fact]
+    public async Task A_back_fill_killed_with_its_hub_process_resumes_from_its_own_progress_and_stores_the_range_once()
+    {
+        await using var rig = await Rig.StartAsync("backfill-crash");
+        var expected = rig.ChangesInRange;
+        // Slow pages, so that the process is killed in the middle of the range.
+        rig.Province.Faults.Set(new FaultOptions { Latency = TimeSpan.FromMilliseconds(700) });
+        Assert.Equal(HttpStatusCode.Accepted, (await PostAsync(rig.Hub.Client, $"/api/connectors/{rig.ConnectorId}/backfill?{RangeQuery}&reason=outage")).Item1);
+        for (var wait = 0; wait < 200 && await rig.CountAsync("select coalesce(max(pages), 0)::bigint from sync_run where outcome = 'running'") < 1; wait++)
+        {
+            await Task.Delay(100);
+        }
+
+        await rig.KillAndRestartAsync();
+        var killed = Assert.Single(await rig.RunsAsync());
+        Assert.Equal("running", killed.GetProperty("outcome").GetString());
+        var storedBeforeKill = killed.GetProperty("counts").GetProperty("changesStored").GetInt32();
+        Assert.InRange(storedBeforeKill, 50, expected - 1);
+        Assert.Equal(storedBeforeKill, await rig.CountAsync("select count(*) from dossier_change"));
+
+        // The same back-fill asked again (as the scheduler does with the job of a dead process) goes on where the killed one stopped.
+        rig.Province.Faults.Clear();
+        Assert.Equal(HttpStatusCode.Accepted, (await PostAsync(rig.Hub.Client, $"/api/connectors/{rig.ConnectorId}/backfill?{RangeQuery}&reason=again")).Item1);
+        var resumed = await rig.NextRunAsync(1);
+        var runs = await rig.RunsAsync();
+
+        Assert.Equal(("backfill", "succeeded"), (resumed.GetProperty("trigger").GetString(), resumed.GetProperty("outcome").GetString()));
+        Assert.Equal(killed.GetProperty("id").GetInt64(), resumed.GetProperty("retryOf").GetInt64());
+        Assert.Equal(killed.GetProperty("cursorAfter").GetString(), resumed.GetProperty("cursorBefore").GetString());
+        Assert.Equal(expected - storedBeforeKill, resumed.GetProperty("counts").GetProperty("recordsRead").GetInt32());
+        Assert.Equal(expected - storedBeforeKill, resumed.GetProperty("counts").GetProperty("changesStored").GetInt32());
+        Assert.Equal(expected, await rig.CountAsync("select count(*) from dossier_change"));
+        Assert.Equal("abandoned", runs.Single(r => r.GetProperty("id").GetInt64() == killed.GetProperty("id").GetInt64()).GetProperty("outcome").GetString());
+        Assert.Null((await rig.ConnectorAsync()).GetProperty("cursor").GetString());
     }
 
     private sealed record Bucket(DateTimeOffset Start, DateTimeOffset End, int Runs, long Changes, long? LagSeconds);
