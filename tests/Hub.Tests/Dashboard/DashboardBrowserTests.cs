@@ -110,7 +110,7 @@ public sealed class DashboardBrowserTests(RegistrationApiHub hub) : IClassFixtur
     }
 
     [Fact]
-    public async Task An_operator_counts_a_range_then_back_fills_it_from_the_connector_page_and_exactly_the_range_is_stored()
+    public async Task An_operator_counts_a_range_then_back_fills_it_from_the_connector_page_and_retries_a_failed_sync_there()
     {
         var window = new DateTimeOffset(2026, 9, 1, 0, 0, 0, TimeSpan.Zero);
         await using var simulator = await Hub.Simulator.SimulatorHost.StartAsync(new Hub.Simulator.ProvinceOptions
@@ -123,6 +123,8 @@ public sealed class DashboardBrowserTests(RegistrationApiHub hub) : IClassFixtur
         using var _2 = approver;
         var registration = ProbeHub.Registration(simulator, "sim-page-backfill", "page-backfill-" + Guid.NewGuid().ToString("N")[..6]);
         registration["agency"] = "H71";
+        // A source that is down fails a run after one quick retry.
+        registration["resilience"]!["maxRetries"] = 1;
         var id = registration["id"]!.GetValue<string>();
         using (var created = await owner.PostAsJsonAsync("/api/connectors", registration))
         {
@@ -165,6 +167,48 @@ public sealed class DashboardBrowserTests(RegistrationApiHub hub) : IClassFixtur
         Assert.Equal(
             [("backfill.counted", approverId, "records lost in the vendor outage"), ("backfill.requested", approverId, "records lost in the vendor outage")],
             entries);
+
+        // The province goes down: a sync fails, and its row offers a retry, which is a sync naming it once the province is up.
+        var province = simulator["sim-page-backfill"];
+        province.Faults.Set(new Hub.Simulator.FaultOptions { Down = true });
+        using (var sync = await approver.PostAsync($"/api/connectors/{id}/sync?reason=test", null))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, sync.StatusCode);
+        }
+
+        var failed = await NextRunAsync(approver, id, last.GetProperty("id").GetInt64());
+        Assert.Equal("failed", failed.GetProperty("outcome").GetString());
+        province.Faults.Clear();
+        var failedId = failed.GetProperty("id").GetInt64().ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+        var retry = await RunScriptAsync("retry.mjs", KeyOf(approver), id, failedId);
+
+        Assert.Equal([failedId], retry.GetProperty("offered").EnumerateArray().Select(r => r.GetString()).ToList());
+        Assert.StartsWith($"Run {failedId} is retried: a sync of {id} is queued (job ", retry.GetProperty("message").GetString(), StringComparison.Ordinal);
+        var retried = await NextRunAsync(approver, id, failed.GetProperty("id").GetInt64());
+        Assert.Equal(("manual", "succeeded", failed.GetProperty("id").GetInt64()),
+            (retried.GetProperty("trigger").GetString(), retried.GetProperty("outcome").GetString(), retried.GetProperty("retryOf").GetInt64()));
+        var retryEntry = (await log.SearchAsync(new Core.Audit.ExchangeSearch { Kind = Core.Audit.ExchangeRecord.AdminKind, ConnectorId = id, Limit = 100 }, CancellationToken.None))
+            .OrderBy(e => e.Id).Last();
+        Assert.Equal(("run.retried", approverId, "source answers again"), (retryEntry.Action, retryEntry.Actor, retryEntry.Reason));
+        Assert.Equal(failed.GetProperty("id").GetInt64(), JsonDocument.Parse(retryEntry.Detail!).RootElement.GetProperty("runId").GetInt64());
+    }
+
+    /// <summary>The connector's first run after run <paramref name="after"/>, once it ended.</summary>
+    private static async Task<JsonElement> NextRunAsync(HttpClient client, string id, long after)
+    {
+        for (var wait = 0; wait < 240; wait++)
+        {
+            var newest = (await client.GetFromJsonAsync<JsonElement>($"/api/connectors/{id}/runs")).EnumerateArray().FirstOrDefault();
+            if (newest.ValueKind == JsonValueKind.Object && newest.GetProperty("id").GetInt64() > after && newest.GetProperty("outcome").GetString() != "running")
+            {
+                return newest;
+            }
+
+            await Task.Delay(250);
+        }
+
+        throw new TimeoutException($"Connector {id} has no run after run {after} that ended.");
     }
 
     [Fact]
