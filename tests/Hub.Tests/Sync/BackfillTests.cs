@@ -255,6 +255,16 @@ public sealed partial class BackfillTests
         Assert.Equal(2, svg.Buckets.Sum(b => b.Runs));
         var newest = rig.Province.Truth.Changes.Where(c => c.EventTime >= Range.From && c.EventTime < Range.To).Max(c => c.EventTime);
         Assert.Equal(newest, runs[0].GetProperty("newestEventAt").GetDateTimeOffset(), TimeSpan.FromMilliseconds(1));
+
+        // A paused connector is still counted and back-filled (its schedule rests, its source does not); a retired one is not.
+        var countPath = $"/api/connectors/{rig.ConnectorId}/backfill?{RangeQuery}&dryRun=true&reason=x";
+        Assert.Equal(HttpStatusCode.OK, (await PostAsync(rig.Hub.Client, $"/api/connectors/{rig.ConnectorId}/lifecycle/pause?reason=vendor+maintenance")).Item1);
+        var (pausedStatus, paused) = await PostAsync(rig.Hub.Client, countPath);
+        Assert.Equal((HttpStatusCode.OK, expected), (pausedStatus, paused.GetProperty("records").GetInt32()));
+        Assert.Equal(HttpStatusCode.OK, (await PostAsync(rig.Hub.Client, $"/api/connectors/{rig.ConnectorId}/lifecycle/retire?reason=replaced")).Item1);
+        var (retiredStatus, retired) = await PostAsync(rig.Hub.Client, countPath);
+        Assert.Equal(HttpStatusCode.Conflict, retiredStatus);
+        Assert.Contains("is retired: only an active or paused pull connector is back-filled", retired.GetProperty("detail").GetString(), StringComparison.Ordinal);
     }
 
     [Fact]
