@@ -46,7 +46,16 @@ public sealed partial class SyncLedger(NpgsqlDataSource dataSource, TimeProvider
     }
 
     /// <summary>Records the start of a run. Runs of the connector still marked running are marked abandoned: the caller holds the lock, so they are dead.</summary>
-    public async Task<long> StartRunAsync(ConnectorLease lease, SyncTrigger trigger, string? cursorBefore, string mappingVersion, CancellationToken cancellationToken)
+    /// <param name="lease">The connector's run lock.</param>
+    /// <param name="trigger">What started the run.</param>
+    /// <param name="cursorBefore">Where the run starts reading.</param>
+    /// <param name="mappingVersion">The mapping version it maps with.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <param name="range">The range of a back-fill (required for <see cref="SyncTrigger.Backfill"/>, <c>null</c> otherwise).</param>
+    /// <param name="retryOf">The run this one retries or resumes, if any.</param>
+    public async Task<long> StartRunAsync(
+        ConnectorLease lease, SyncTrigger trigger, string? cursorBefore, string mappingVersion, CancellationToken cancellationToken,
+        BackfillRange? range = null, long? retryOf = null)
     {
         var now = timeProvider.GetUtcNow();
         await using (var abandon = new NpgsqlCommand("""
@@ -61,8 +70,8 @@ public sealed partial class SyncLedger(NpgsqlDataSource dataSource, TimeProvider
         }
 
         await using var insert = new NpgsqlCommand("""
-            insert into sync_run (connector_id, trigger, host, started_at, mapping_version, cursor_before, cursor_after)
-            values ($1, $2, $3, $4, $5, $6, $6) returning id
+            insert into sync_run (connector_id, trigger, host, started_at, mapping_version, cursor_before, cursor_after, range_from, range_to, retry_of)
+            values ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9) returning id
             """, lease.Connection)
         {
             Parameters =
@@ -73,24 +82,31 @@ public sealed partial class SyncLedger(NpgsqlDataSource dataSource, TimeProvider
                 new() { Value = now },
                 new() { Value = mappingVersion },
                 new() { Value = (object?)cursorBefore ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text },
+                new() { Value = (object?)range?.From.ToUniversalTime() ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.TimestampTz },
+                new() { Value = (object?)range?.To.ToUniversalTime() ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.TimestampTz },
+                new() { Value = (object?)retryOf ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Bigint },
             },
         };
         return (long)(await insert.ExecuteScalarAsync(cancellationToken))!;
     }
 
     /// <summary>Records a run that did not happen because another run of the connector held its lock.</summary>
-    public async Task<long> RecordSkippedAsync(string connectorId, SyncTrigger trigger, CancellationToken cancellationToken)
+    public async Task<long> RecordSkippedAsync(
+        string connectorId, SyncTrigger trigger, CancellationToken cancellationToken, BackfillRange? range = null, long? retryOf = null)
     {
         var now = timeProvider.GetUtcNow();
         await using var command = dataSource.CreateCommand("""
-            insert into sync_run (connector_id, trigger, host, started_at, ended_at, outcome, failure_reason)
-            values ($1, $2, $3, $4, $4, 'skipped', 'Another run of the connector was in progress (in this or another hub process).')
+            insert into sync_run (connector_id, trigger, host, started_at, ended_at, outcome, failure_reason, range_from, range_to, retry_of)
+            values ($1, $2, $3, $4, $4, 'skipped', 'Another run of the connector was in progress (in this or another hub process).', $5, $6, $7)
             returning id
             """);
         command.Parameters.Add(new() { Value = connectorId });
         command.Parameters.Add(new() { Value = TriggerName(trigger) });
         command.Parameters.Add(new() { Value = Environment.MachineName + ":" + Environment.ProcessId });
         command.Parameters.Add(new() { Value = now });
+        command.Parameters.Add(new() { Value = (object?)range?.From.ToUniversalTime() ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        command.Parameters.Add(new() { Value = (object?)range?.To.ToUniversalTime() ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        command.Parameters.Add(new() { Value = (object?)retryOf ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Bigint });
         return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
@@ -215,11 +231,12 @@ public sealed partial class SyncLedger(NpgsqlDataSource dataSource, TimeProvider
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    /// <summary>Records the end of a run.</summary>
+    /// <summary>Records the end of a run, with the connector's newest stored source event time at that moment (for its lag).</summary>
     public async Task FinishRunAsync(long runId, RunOutcome outcome, int attempts, RunFailure? failure, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand("""
-            update sync_run set outcome = $2, ended_at = $3, attempts = $4, failure_side = $5, failure_retryable = $6, failure_reason = $7
+            update sync_run set outcome = $2, ended_at = $3, attempts = $4, failure_side = $5, failure_retryable = $6, failure_reason = $7,
+                newest_event_at = (select newest_event_at from connector c where c.id = sync_run.connector_id)
             where id = $1
             """);
         command.Parameters.Add(new() { Value = runId });
@@ -308,6 +325,61 @@ public sealed partial class SyncLedger(NpgsqlDataSource dataSource, TimeProvider
         return list;
     }
 
+    /// <summary>
+    /// The newest back-fill of the connector over exactly this range that did not end (its process died: still marked
+    /// running, or already marked abandoned by a later run), to resume from its progress; <c>null</c> when there is none
+    /// or a later back-fill of the range finished.
+    /// </summary>
+    public async Task<SyncRunRecord?> FindUnfinishedBackfillAsync(string connectorId, BackfillRange range, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand($"""
+            {RunSelectSql}
+            where connector_id = $1 and trigger = 'backfill' and range_from = $2 and range_to = $3 and outcome <> 'skipped'
+            order by id desc limit 1
+            """);
+        command.Parameters.Add(new() { Value = connectorId });
+        command.Parameters.Add(new() { Value = range.From.ToUniversalTime() });
+        command.Parameters.Add(new() { Value = range.To.ToUniversalTime() });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) && ReadRun(reader) is { Outcome: RunOutcome.Running or RunOutcome.Abandoned } run ? run : null;
+    }
+
+    /// <summary>
+    /// The id of the newest run after <paramref name="run"/> that did the same work (<see cref="BackfillRules.SameWork"/>;
+    /// for a back-fill, over the same range) and succeeded; <c>null</c> when there is none.
+    /// </summary>
+    public async Task<long?> LaterSuccessAsync(SyncRunRecord run, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        await using var command = dataSource.CreateCommand("""
+            select max(id) from sync_run
+            where connector_id = $1 and id > $2 and outcome = 'succeeded' and trigger = any($3)
+              and range_from is not distinct from $4 and range_to is not distinct from $5
+            """);
+        command.Parameters.Add(new() { Value = run.ConnectorId });
+        command.Parameters.Add(new() { Value = run.Id });
+        command.Parameters.Add(new() { Value = BackfillRules.SameWork(run.Trigger).Select(TriggerName).ToArray() });
+        command.Parameters.Add(new() { Value = (object?)run.Range?.From.ToUniversalTime() ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        command.Parameters.Add(new() { Value = (object?)run.Range?.To.ToUniversalTime() ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        return await command.ExecuteScalarAsync(cancellationToken) is long id ? id : null;
+    }
+
+    /// <summary>The connector's runs that ended at or after <paramref name="since"/>, oldest first (for its activity chart).</summary>
+    public async Task<IReadOnlyList<SyncRunRecord>> RunsEndedSinceAsync(string connectorId, DateTimeOffset since, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand($"{RunSelectSql} where connector_id = $1 and ended_at >= $2 order by ended_at, id");
+        command.Parameters.Add(new() { Value = connectorId });
+        command.Parameters.Add(new() { Value = since.ToUniversalTime() });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var list = new List<SyncRunRecord>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            list.Add(ReadRun(reader));
+        }
+
+        return list;
+    }
+
     /// <summary>A connector's quarantined records after <paramref name="afterId"/>, oldest first.</summary>
     public async Task<IReadOnlyList<QuarantinedRecord>> ListQuarantineAsync(
         string connectorId, bool openOnly, long afterId, int limit, CancellationToken cancellationToken)
@@ -346,7 +418,7 @@ public sealed partial class SyncLedger(NpgsqlDataSource dataSource, TimeProvider
     private const string RunSelectSql = """
         select id, connector_id, trigger, host, started_at, ended_at, outcome, attempts, pages, records_read, changes_stored,
                unchanged, steps_stored, irregular, quarantined, mapping_version, cursor_before, cursor_after,
-               failure_side, failure_retryable, failure_reason
+               failure_side, failure_retryable, failure_reason, range_from, range_to, retry_of, newest_event_at
         from sync_run
         """;
 
@@ -363,7 +435,12 @@ public sealed partial class SyncLedger(NpgsqlDataSource dataSource, TimeProvider
         r.IsDBNull(15) ? null : r.GetString(15),
         r.IsDBNull(16) ? null : r.GetString(16),
         r.IsDBNull(17) ? null : r.GetString(17),
-        r.IsDBNull(18) ? null : new RunFailure(ParseSide(r.GetString(18)), !r.IsDBNull(19) && r.GetBoolean(19), r.IsDBNull(20) ? "" : r.GetString(20)));
+        r.IsDBNull(18) ? null : new RunFailure(ParseSide(r.GetString(18)), !r.IsDBNull(19) && r.GetBoolean(19), r.IsDBNull(20) ? "" : r.GetString(20)))
+    {
+        Range = r.IsDBNull(21) || r.IsDBNull(22) ? null : new BackfillRange(r.GetFieldValue<DateTimeOffset>(21), r.GetFieldValue<DateTimeOffset>(22)),
+        RetryOf = r.IsDBNull(23) ? null : r.GetInt64(23),
+        NewestEventAt = r.IsDBNull(24) ? null : r.GetFieldValue<DateTimeOffset>(24),
+    };
 
     private static long LockKey(string connectorId) =>
         BitConverter.ToInt64(SHA256.HashData(Encoding.UTF8.GetBytes("hub.connector-run:" + connectorId)), 0);
@@ -439,6 +516,9 @@ public enum SyncTrigger
 
     /// <summary>A pushed message.</summary>
     Push,
+
+    /// <summary>An operator's back-fill of a past range; the connector's cursor does not move.</summary>
+    Backfill,
 }
 
 /// <summary>How a run ended.</summary>
@@ -522,7 +602,24 @@ public sealed record SyncRunRecord(
     string? MappingVersion,
     string? CursorBefore,
     string? CursorAfter,
-    RunFailure? Failure);
+    RunFailure? Failure)
+{
+    /// <summary>The range of a back-fill; <c>null</c> for other runs.</summary>
+    public BackfillRange? Range { get; init; }
+
+    /// <summary>The run this one retried or resumed, if any.</summary>
+    public long? RetryOf { get; init; }
+
+    /// <summary>The connector's newest stored source event time when the run ended (its lag then is the difference).</summary>
+    public DateTimeOffset? NewestEventAt { get; init; }
+}
+
+/// <summary>The records changed in [<paramref name="From"/>, <paramref name="To"/>) at the source: what a back-fill reads again.</summary>
+public sealed record BackfillRange(DateTimeOffset From, DateTimeOffset To)
+{
+    /// <summary>Whether the time is in the range.</summary>
+    public bool Contains(DateTimeOffset time) => time >= From && time < To;
+}
 
 /// <summary>The connector's cursor was moved by another run: this run's transaction is rolled back.</summary>
 public sealed class CursorConflictException : Exception

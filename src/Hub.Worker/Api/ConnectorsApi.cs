@@ -17,7 +17,7 @@ namespace Hub.Worker.Api;
 /// <c>quarantine.reprocess-requested</c>) with the caller (<see cref="Actors"/>), the <c>reason</c> and the job id; the
 /// re-processing itself logs <c>quarantine.reprocessed</c> in the transaction of what it stores.
 /// </summary>
-public static class ConnectorsApi
+public static partial class ConnectorsApi
 {
     public static IServiceCollection AddConnectorsApi(this IServiceCollection services) =>
         services.ConfigureHttpJsonOptions(o =>
@@ -36,6 +36,22 @@ public static class ConnectorsApi
         api.MapPost("/{id}/sync", (string id, HttpContext http, ConnectorCatalog catalog, SyncScheduler scheduler, ExchangeLog log, TimeProvider time, CancellationToken ct) =>
             EnqueueAsync(id, SyncTrigger.Manual, http, catalog, scheduler, log, time, ct));
         api.MapGet("/{id}/quarantine", QuarantineAsync);
+        api.MapPost("/{id}/backfill", BackfillAsync)
+            .WithSummary("Back-fill a past range [from, to) of a pull connector's source (dates or date-times; at most 366 days): with dryRun=true, count the source's records in it and store nothing; otherwise queue the back-fill, which stores them without moving the connector's cursor.")
+            .Produces<BackfillCountView>()
+            .Produces<BackfillQueuedView>(StatusCodes.Status202Accepted)
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status502BadGateway)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        api.MapPost("/{id}/runs/{runId:long}/retry", RetryAsync)
+            .WithSummary("Retry a failed, abandoned or skipped run: a sync from the current cursor, a back-fill from where it stopped, or a re-processing; refused (409) once a later run of the same work succeeded.")
+            .Produces<RetryQueuedView>(StatusCodes.Status202Accepted)
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         api.MapPost("/{id}/quarantine/reprocess", (string id, HttpContext http, ConnectorCatalog catalog, SyncScheduler scheduler, ExchangeLog log, TimeProvider time, CancellationToken ct) =>
             EnqueueAsync(id, SyncTrigger.Reprocess, http, catalog, scheduler, log, time, ct));
         return app;

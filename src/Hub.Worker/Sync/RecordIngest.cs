@@ -86,7 +86,7 @@ public sealed class RecordIngest(StatusStore store, TimeProvider timeProvider)
             await SyncLedger.QuarantineAsync(connection, connector.Id, ledger.RunId, entries, now, ct);
             if (ledger.RunId is { } runId)
             {
-                await SyncLedger.AddPageAsync(connection, runId, counts, ledger.MoveCursor ? ledger.CursorAfter : ledger.CursorBefore, ct);
+                await SyncLedger.AddPageAsync(connection, runId, counts, ledger.CursorAfter, ct);
             }
 
             if (NewestEventTime(changes, result.Rejected) is { } newest)
@@ -176,7 +176,7 @@ public sealed class RecordIngest(StatusStore store, TimeProvider timeProvider)
 /// <param name="RunId">The run the records belong to; <c>null</c> for pushed records outside runs.</param>
 /// <param name="MoveCursor">Whether to move the connector's cursor from <paramref name="CursorBefore"/> to <paramref name="CursorAfter"/>.</param>
 /// <param name="CursorBefore">The cursor the records were read after.</param>
-/// <param name="CursorAfter">The cursor after them.</param>
+/// <param name="CursorAfter">The cursor after them: the run's progress, recorded on the run whether or not the connector's cursor moves.</param>
 /// <param name="ResolveQuarantined">For re-processing: the quarantined record id of each record; those stored are marked resolved.</param>
 public sealed record IngestLedger(long? RunId, bool MoveCursor = false, string? CursorBefore = null, string? CursorAfter = null, IReadOnlyList<long>? ResolveQuarantined = null)
 {

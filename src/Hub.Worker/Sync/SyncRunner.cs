@@ -46,8 +46,12 @@ public sealed partial class SyncRunner(
     private readonly ConcurrentDictionary<string, (string Json, RecordMapper Mapper)> _mappers = new(StringComparer.Ordinal);
 
     /// <summary>Runs a connector now, unless a run of it is already in progress somewhere.</summary>
+    /// <param name="connectorId">The connector.</param>
+    /// <param name="trigger">What started the run.</param>
+    /// <param name="cancellationToken">Stops the run (it resumes from its last stored cursor).</param>
+    /// <param name="retryOf">The failed run an operator retries with this one, if any.</param>
     /// <exception cref="UnknownConnectorException">No connector has the id.</exception>
-    public async Task<SyncRunRecord> RunAsync(string connectorId, SyncTrigger trigger, CancellationToken cancellationToken)
+    public async Task<SyncRunRecord> RunAsync(string connectorId, SyncTrigger trigger, CancellationToken cancellationToken, long? retryOf = null)
     {
         using var activity = HubTelemetry.StartRun(connectorId, trigger);
         await using var lease = await ledger.TryAcquireAsync(connectorId, cancellationToken);
@@ -59,7 +63,7 @@ public sealed partial class SyncRunner(
         // Read after taking the lock: the cursor is the one the last run stored.
         var state = await catalog.GetAsync(connectorId, cancellationToken) ?? throw new UnknownConnectorException(connectorId);
         var connector = state.Registration;
-        var runId = await ledger.StartRunAsync(lease, trigger, state.Cursor, connector.Mapping.Version, cancellationToken);
+        var runId = await ledger.StartRunAsync(lease, trigger, state.Cursor, connector.Mapping.Version, cancellationToken, retryOf: retryOf);
         LogStarted(logger, connectorId, runId, trigger);
 
         var http = httpClients.For(connector);
@@ -357,7 +361,7 @@ public sealed partial class SyncRunner(
             : null;
 
     /// <summary>Whose side a failure is on and whether a retry can help; <c>null</c> for the caller's own cancellation.</summary>
-    private static RunFailure? Classify(Exception e, CancellationToken cancellationToken) => e switch
+    internal static RunFailure? Classify(Exception e, CancellationToken cancellationToken) => e switch
     {
         OperationCanceledException when cancellationToken.IsCancellationRequested =>
             new RunFailure(FailureSide.Hub, true, "The hub stopped during the run; the next run resumes from the last stored cursor."),

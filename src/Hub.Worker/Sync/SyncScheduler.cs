@@ -153,6 +153,22 @@ public sealed partial class SyncScheduler(
                 : Job.FromExpression<SyncJobs>(j => j.RunManualAsync(connectorId, CancellationToken.None)),
             new Hangfire.States.EnqueuedState());
 
+    /// <summary>Queues a sync of the connector from its current cursor that retries the failed run <paramref name="retryOf"/>; returns the job id.</summary>
+    public string EnqueueRetry(string connectorId, long retryOf) =>
+        new BackgroundJobClient(RequireStorage()).Create(
+            Job.FromExpression<SyncJobs>(j => j.RetrySyncAsync(connectorId, retryOf, CancellationToken.None)),
+            new Hangfire.States.EnqueuedState());
+
+    /// <summary>Queues a back-fill of the connector over the range, resuming from run <paramref name="resumeRunId"/> when given; returns the job id.</summary>
+    public string EnqueueBackfill(string connectorId, BackfillRange range, long? resumeRunId)
+    {
+        ArgumentNullException.ThrowIfNull(range);
+        var (from, to) = (range.From, range.To);
+        return new BackgroundJobClient(RequireStorage()).Create(
+            Job.FromExpression<SyncJobs>(j => j.BackfillAsync(connectorId, from, to, resumeRunId, CancellationToken.None)),
+            new Hangfire.States.EnqueuedState());
+    }
+
     /// <summary>
     /// Brings the recurring jobs in line with the registered connectors: one per active pull connector with a schedule,
     /// none for the others. A connector with an invalid schedule is logged and left without a job; the others go on.
@@ -249,6 +265,21 @@ public sealed class SyncJobs(SyncRunner runner)
     [JobDisplayName("Sync {0} (manual)")]
     public Task RunManualAsync(string connectorId, CancellationToken cancellationToken) =>
         runner.RunAsync(connectorId, SyncTrigger.Manual, cancellationToken);
+
+    /// <summary>An operator's retry of a failed sync: a sync from the connector's current cursor, naming the run it retries.</summary>
+    [AutomaticRetry(Attempts = 0, OnAttemptsExceeded = AttemptsExceededAction.Delete)]
+    [JobDisplayName("Sync {0} (retry of run {1})")]
+    public Task RetrySyncAsync(string connectorId, long retryOf, CancellationToken cancellationToken) =>
+        runner.RunAsync(connectorId, SyncTrigger.Manual, cancellationToken, retryOf);
+
+    /// <summary>
+    /// A back-fill of a past range. Not retried by the scheduler (an operator retries it from the run history); a job
+    /// whose process died is fetched again after the storage's invisibility timeout and resumes from the run's progress.
+    /// </summary>
+    [AutomaticRetry(Attempts = 0, OnAttemptsExceeded = AttemptsExceededAction.Delete)]
+    [JobDisplayName("Back-fill {0} from {1} to {2}")]
+    public Task BackfillAsync(string connectorId, DateTimeOffset from, DateTimeOffset to, long? resumeRunId, CancellationToken cancellationToken) =>
+        runner.BackfillAsync(connectorId, new BackfillRange(from, to), resumeRunId, cancellationToken);
 
     /// <summary>Re-processing of the connector's quarantined records.</summary>
     [AutomaticRetry(Attempts = 0, OnAttemptsExceeded = AttemptsExceededAction.Delete)]

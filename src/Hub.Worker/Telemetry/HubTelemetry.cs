@@ -113,6 +113,7 @@ public static class HubTelemetry
         SyncTrigger.Schedule => "schedule",
         SyncTrigger.Manual => "manual",
         SyncTrigger.Reprocess => "reprocess",
+        SyncTrigger.Backfill => "backfill",
         _ => "push",
     };
 }

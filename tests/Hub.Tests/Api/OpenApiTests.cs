@@ -64,6 +64,8 @@ public sealed class OpenApiTests(OpenApiHub hub) : IClassFixture<OpenApiHub>
         ["GET /api/connectors/{id}/runs"] = "ConnectorsApiTests.Operators_see_connectors_their_runs_and_quarantined_records_with_reasons_but_no_secret_or_payload",
         ["GET /api/connectors/{id}/quarantine"] = "ConnectorsApiTests.Operators_see_connectors_their_runs_and_quarantined_records_with_reasons_but_no_secret_or_payload",
         ["POST /api/connectors/{id}/sync"] = "ApiActionExchangeTests.A_request_is_logged_with_the_actor_the_reason_and_the_job_and_the_reply_names_the_entry",
+        ["POST /api/connectors/{id}/backfill"] = "BackfillTests.A_dry_run_counts_the_range_and_stores_nothing_and_the_back_fill_stores_exactly_the_range_without_moving_the_cursor",
+        ["POST /api/connectors/{id}/runs/{runId}/retry"] = "BackfillTests.A_failed_sync_and_a_failed_back_fill_are_retried_once_the_source_is_up_the_back_fill_from_where_it_stopped",
         ["POST /api/connectors/{id}/quarantine/reprocess"] = "ApiActionExchangeTests.A_request_is_logged_with_the_actor_the_reason_and_the_job_and_the_reply_names_the_entry",
         ["POST /api/connectors/{id}/webhook"] = "WebhookDeliveryTests.A_signed_batch_to_a_connector_registered_from_a_file_is_stored_and_counted_and_a_re_signed_retry_stores_nothing_twice",
         ["POST /api/connectors/{id}/signed-xml"] = "SignedXmlEndpointTests.A_document_signed_by_xmlsec1_is_stored_logged_and_answered_with_a_receipt_signed_by_the_hub",

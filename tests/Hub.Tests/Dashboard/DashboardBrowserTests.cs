@@ -87,6 +87,108 @@ public sealed class DashboardBrowserTests(RegistrationApiHub hub) : IClassFixtur
     }
 
     [Fact]
+    public async Task An_operator_counts_a_range_then_back_fills_it_from_the_connector_page_and_retries_a_failed_sync_there()
+    {
+        var window = new DateTimeOffset(2026, 9, 1, 0, 0, 0, TimeSpan.Zero);
+        await using var simulator = await Hub.Simulator.SimulatorHost.StartAsync(new Hub.Simulator.ProvinceOptions
+        {
+            SourceSystem = "sim-page-backfill", AgencyPrefix = "H71", Dossiers = 200, Start = window, End = window.AddDays(10),
+        });
+        var (owner, _) = await hub.WithGrantsAsync(new { role = "province-admin", agency = "H71" });
+        var (approver, approverId) = await hub.WithGrantsAsync(new { role = "operator" });
+        using var _1 = owner;
+        using var _2 = approver;
+        var registration = ProbeHub.Registration(simulator, "sim-page-backfill", "page-backfill-" + Guid.NewGuid().ToString("N")[..6]);
+        registration["agency"] = "H71";
+        // A source that is down fails a run after one quick retry.
+        registration["resilience"]!["maxRetries"] = 1;
+        var id = registration["id"]!.GetValue<string>();
+        using (var created = await owner.PostAsJsonAsync("/api/connectors", registration))
+        {
+            Assert.True(created.StatusCode == HttpStatusCode.Created, await created.Content.ReadAsStringAsync());
+        }
+
+        foreach (var (client, step) in new[] { (owner, "submit"), (approver, "approve"), (owner, "activate") })
+        {
+            using var response = await client.PostAsync($"/api/connectors/{id}/lifecycle/{step}?reason=test", null);
+            Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+        }
+
+        var (from, to) = (new DateTimeOffset(2026, 9, 4, 0, 0, 0, TimeSpan.FromHours(7)), new DateTimeOffset(2026, 9, 6, 0, 0, 0, TimeSpan.FromHours(7)));
+        var expected = simulator["sim-page-backfill"].Truth.Changes.Count(c => c.EventTime >= from && c.EventTime < to);
+        Assert.True(expected > 0);
+
+        var run = await RunScriptAsync("backfill.mjs", KeyOf(approver), id, "2026-09-04", "2026-09-06", Path.Combine(Screenshots, "dashboard-connector-backfill.png"));
+
+        // Nothing is offered before a count; the count shows the source's records in the range and offers exactly those.
+        Assert.Equal(0, run.GetProperty("offeredBefore").GetInt32());
+        var counted = run.GetProperty("counted");
+        Assert.StartsWith($"The source has {expected} record(s) changed in the range", counted.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Equal($"Back-fill {expected} record(s)", counted.GetProperty("button").GetString());
+        Assert.Equal(("2026-09-04", "2026-09-06", "records lost in the vendor outage"),
+            (counted.GetProperty("from").GetString(), counted.GetProperty("to").GetString(), counted.GetProperty("reason").GetString()));
+        Assert.StartsWith($"A back-fill of {id} from 2026-09-04 to 2026-09-06 is queued (job ", run.GetProperty("queued").GetProperty("message").GetString(), StringComparison.Ordinal);
+
+        JsonElement last = default;
+        for (var wait = 0; wait < 240 && last is not { ValueKind: JsonValueKind.Object } || last.GetProperty("outcome").GetString() == "running"; wait++)
+        {
+            await Task.Delay(250);
+            last = (await approver.GetFromJsonAsync<JsonElement>($"/api/connectors/{id}/runs")).EnumerateArray().FirstOrDefault();
+        }
+
+        Assert.Equal(("backfill", "succeeded", expected), (last.GetProperty("trigger").GetString(), last.GetProperty("outcome").GetString(),
+            last.GetProperty("counts").GetProperty("changesStored").GetInt32()));
+        var log = new Core.Audit.ExchangeLog(hub.Db, TimeProvider.System);
+        var entries = (await log.SearchAsync(new Core.Audit.ExchangeSearch { Kind = Core.Audit.ExchangeRecord.AdminKind, ConnectorId = id, Limit = 100 }, CancellationToken.None))
+            .OrderBy(e => e.Id).TakeLast(2).Select(e => (e.Action, e.Actor, e.Reason)).ToList();
+        Assert.Equal(
+            [("backfill.counted", approverId, "records lost in the vendor outage"), ("backfill.requested", approverId, "records lost in the vendor outage")],
+            entries);
+
+        // The province goes down: a sync fails, and its row offers a retry, which is a sync naming it once the province is up.
+        var province = simulator["sim-page-backfill"];
+        province.Faults.Set(new Hub.Simulator.FaultOptions { Down = true });
+        using (var sync = await approver.PostAsync($"/api/connectors/{id}/sync?reason=test", null))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, sync.StatusCode);
+        }
+
+        var failed = await NextRunAsync(approver, id, last.GetProperty("id").GetInt64());
+        Assert.Equal("failed", failed.GetProperty("outcome").GetString());
+        province.Faults.Clear();
+        var failedId = failed.GetProperty("id").GetInt64().ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+        var retry = await RunScriptAsync("retry.mjs", KeyOf(approver), id, failedId);
+
+        Assert.Equal([failedId], retry.GetProperty("offered").EnumerateArray().Select(r => r.GetString()).ToList());
+        Assert.StartsWith($"Run {failedId} is retried: a sync of {id} is queued (job ", retry.GetProperty("message").GetString(), StringComparison.Ordinal);
+        var retried = await NextRunAsync(approver, id, failed.GetProperty("id").GetInt64());
+        Assert.Equal(("manual", "succeeded", failed.GetProperty("id").GetInt64()),
+            (retried.GetProperty("trigger").GetString(), retried.GetProperty("outcome").GetString(), retried.GetProperty("retryOf").GetInt64()));
+        var retryEntry = (await log.SearchAsync(new Core.Audit.ExchangeSearch { Kind = Core.Audit.ExchangeRecord.AdminKind, ConnectorId = id, Limit = 100 }, CancellationToken.None))
+            .OrderBy(e => e.Id).Last();
+        Assert.Equal(("run.retried", approverId, "source answers again"), (retryEntry.Action, retryEntry.Actor, retryEntry.Reason));
+        Assert.Equal(failed.GetProperty("id").GetInt64(), JsonDocument.Parse(retryEntry.Detail!).RootElement.GetProperty("runId").GetInt64());
+    }
+
+    /// <summary>The connector's first run after run <paramref name="after"/>, once it ended.</summary>
+    private static async Task<JsonElement> NextRunAsync(HttpClient client, string id, long after)
+    {
+        for (var wait = 0; wait < 240; wait++)
+        {
+            var newest = (await client.GetFromJsonAsync<JsonElement>($"/api/connectors/{id}/runs")).EnumerateArray().FirstOrDefault();
+            if (newest.ValueKind == JsonValueKind.Object && newest.GetProperty("id").GetInt64() > after && newest.GetProperty("outcome").GetString() != "running")
+            {
+                return newest;
+            }
+
+            await Task.Delay(250);
+        }
+
+        throw new TimeoutException($"Connector {id} has no run after run {after} that ended.");
+    }
+
+    [Fact]
     public async Task Keys_that_cannot_sign_in_are_told_why_and_the_session_cookie_opens_no_api_route()
     {
         // An admin manages principals and keys: no dashboard role (operator, province-admin, auditor) comes with it.

@@ -161,7 +161,7 @@ public sealed partial class DossierPagesBrowserTests(RegistrationApiHub hub) : I
             total.GetProperty("online").GetString(), total.GetProperty("overdueNow").GetInt32(), total.GetProperty("inProgress").GetInt32()));
         Assert.Equal("not available yet", total.GetProperty("synced").GetString());
         Assert.Contains(rows, r => !r.GetProperty("total").GetBoolean() && r.GetProperty("procedure").GetString() == "1.000002" && r.GetProperty("dossiers").GetInt32() == 2);
-        Assert.Equal(["Connectors", "Dossiers", "Indicators", "Jobs"], run.GetProperty("nav").EnumerateArray().Select(n => n.GetString()));
+        Assert.Equal(["Connectors", "Dossiers", "Indicators"], run.GetProperty("nav").EnumerateArray().Select(n => n.GetString()));
     }
 
     [Fact]

@@ -17,12 +17,17 @@ namespace Hub.Connectors.BuiltIn.RestPull;
 /// <param name="Page">Within a run with numbered pages: the next page.</param>
 /// <param name="Offset">Within a run with offset paging: the next offset.</param>
 /// <param name="Token">Within a run with page tokens: the token of the next page.</param>
+/// <param name="Exact">
+/// Between runs: <see cref="From"/> is read as given, without the lookback. Only the start of a back-fill
+/// (<see cref="RestPullSource.CursorAt"/>) says so: its range is explicit, a lookback would only read more.
+/// </param>
 internal sealed record RestPullCursor(
     [property: JsonPropertyName("from")] DateTimeOffset? From,
     [property: JsonPropertyName("maxSeen")] DateTimeOffset? MaxSeen = null,
     [property: JsonPropertyName("page")] int? Page = null,
     [property: JsonPropertyName("offset")] long? Offset = null,
-    [property: JsonPropertyName("token")] string? Token = null)
+    [property: JsonPropertyName("token")] string? Token = null,
+    [property: JsonPropertyName("exact")] bool? Exact = null)
 {
     /// <summary>Whether the cursor points into a run (a next page), rather than being collapsed between runs.</summary>
     [JsonIgnore]

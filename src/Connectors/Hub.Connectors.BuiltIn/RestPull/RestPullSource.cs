@@ -22,7 +22,7 @@ namespace Hub.Connectors.BuiltIn.RestPull;
 /// Not thread-safe: the hub asks for one page at a time.
 /// </para>
 /// </remarks>
-internal sealed class RestPullSource : IPullSource
+internal sealed class RestPullSource : IBackfillSource
 {
     /// <summary>Statuses with which a source refuses a page token it no longer knows (expired, or from before a restart).</summary>
     private static readonly HashSet<HttpStatusCode> TokenRejections =
@@ -122,6 +122,30 @@ internal sealed class RestPullSource : IPullSource
         };
     }
 
+    /// <summary>
+    /// The cursor of a run that reads from <paramref name="from"/> exactly (no lookback). The feed is ordered by the cursor
+    /// field, as incremental runs already assume (see the README).
+    /// </summary>
+    /// <exception cref="ConnectorException">The configuration has no <c>cursor</c>: the feed cannot be read from a time.</exception>
+    public string CursorAt(DateTimeOffset from) => _settings.Cursor is null
+        ? throw new ConnectorException(
+            FailureSide.Configuration,
+            retryable: false,
+            "The connector's configuration has no 'cursor': its source cannot be read from a given time, so it cannot be back-filled.")
+        : new RestPullCursor(from, Exact: true).Serialize();
+
+    /// <summary>The record's cursor-field value; <c>null</c> without a cursor setting or a readable value.</summary>
+    public DateTimeOffset? ChangedAt(RawRecord record)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        return _settings.Cursor is { } cursor
+            && cursor.Field.TryResolve(record.Payload, out var value)
+            && value.ValueKind == JsonValueKind.String
+            && SourceTime.TryParse(value.GetString()!, cursor.FieldFormat, cursor.TimeZone, out var parsed)
+                ? parsed
+                : null;
+    }
+
     public ValueTask DisposeAsync()
     {
         _client.Dispose();
@@ -154,7 +178,7 @@ internal sealed class RestPullSource : IPullSource
         // The lookback re-reads late writes behind a bound this connector reached; the initial value is read as given.
         if (stored?.From is { } reached)
         {
-            return new Run(reached - cursor.Lookback, reached, FirstPosition());
+            return new Run(stored.Exact == true ? reached : reached - cursor.Lookback, reached, FirstPosition());
         }
 
         return new Run(cursor.Initial, cursor.Initial, FirstPosition());

@@ -10,12 +10,40 @@ using Microsoft.AspNetCore.Mvc.RazorPages;
 namespace Hub.Worker.Pages.Ui;
 
 /// <summary>
-/// One connector: its state, runs and open quarantine, and the actions on it (sync now, pause, resume, re-process),
-/// each with a reason recorded in the exchange log with the signed-in principal as the actor.
+/// One connector: its state, its throughput and lag over the last 24 hours, runs and open quarantine, and the actions on
+/// it (sync now, pause, resume, re-process, back-fill after a count, retry of a failed run), each with a reason recorded
+/// in the exchange log with the signed-in principal as the actor.
 /// </summary>
 public sealed class ConnectorModel(
-    ConnectorCatalog catalog, SyncLedger ledger, SyncScheduler scheduler, ExchangeLog log, TimeProvider time) : PageModel
+    ConnectorCatalog catalog, SyncLedger ledger, SyncRunner runner, SyncScheduler scheduler, ExchangeLog log, TimeProvider time) : PageModel
 {
+    /// <summary>The connector's activity over the last 24 hours, hour by hour (from its runs).</summary>
+    public IReadOnlyList<ActivityBucket> Activity { get; private set; } = [];
+
+    /// <summary>
+    /// The range last counted and the count's reason, offered for the back-fill, as the form sent them: <c>from|to|reason</c>
+    /// (the ends were read as ISO dates, so hold no bar). One string: TempData reads a lone date, or a reason that looks like
+    /// one, back as a <see cref="DateTime"/>.
+    /// </summary>
+    [TempData]
+    public string? CountedRange { get; set; }
+
+    /// <summary>The start of the range last counted.</summary>
+    public string? CountedFrom => CountedRange?.Split('|', 3)[0];
+
+    /// <summary>The end of the range last counted.</summary>
+    public string? CountedTo => CountedRange?.Split('|', 3) is [_, var to, _] ? to : null;
+
+    /// <summary>The reason of the count, offered again for the back-fill.</summary>
+    public string? CountedReason => CountedRange?.Split('|', 3) is [_, _, var reason] ? reason : null;
+
+    /// <summary>The records counted in that range.</summary>
+    [TempData]
+    public int? Counted { get; set; }
+
+    /// <summary>Which runs may be retried (failed, abandoned or skipped ones that no later success made pointless).</summary>
+    public IReadOnlySet<long> Retryable { get; private set; } = new HashSet<long>();
+
     /// <summary>The connector shown.</summary>
     public ConnectorsApi.ConnectorView? Connector { get; private set; }
 
@@ -45,6 +73,71 @@ public sealed class ConnectorModel(
     public Task<IActionResult> OnPostReprocessAsync(string id, string? reason, CancellationToken cancellationToken) =>
         QueueAsync(id, reason, SyncTrigger.Reprocess, cancellationToken);
 
+    public async Task<IActionResult> OnPostCountAsync(string id, string? from, string? to, string? reason, CancellationToken cancellationToken)
+    {
+        var (state, denied) = await ConnectorAccess.FindAsync(HttpContext, id, catalog, cancellationToken);
+        if (denied is not null || state is null)
+        {
+            return NotFound();
+        }
+
+        if (Reason(reason) is not { } why || RangeOf(state, from, to) is not { } range)
+        {
+            return RedirectToPage(new { id });
+        }
+
+        var (count, _, refused) = await ConnectorsApi.CountBackfillAsync(state, range, HubUser.Of(User)!.Id, why, runner, log, time, cancellationToken);
+        if (refused is not null)
+        {
+            (Message, Failed) = (ConnectorsApi.Detail(refused), true);
+            return RedirectToPage(new { id });
+        }
+
+        (Message, Failed) = (count!.Message, false);
+        (CountedRange, Counted) = ($"{from}|{to}|{why}", count.Records);
+        return RedirectToPage(new { id });
+    }
+
+    public async Task<IActionResult> OnPostBackfillAsync(string id, string? from, string? to, string? reason, CancellationToken cancellationToken)
+    {
+        var (state, denied) = await ConnectorAccess.FindAsync(HttpContext, id, catalog, cancellationToken);
+        if (denied is not null || state is null)
+        {
+            return NotFound();
+        }
+
+        if (Reason(reason) is not { } why || RangeOf(state, from, to) is not { } range)
+        {
+            return RedirectToPage(new { id });
+        }
+
+        var (jobId, _, refused) = await ConnectorsApi.QueueBackfillAsync(state, range, null, HubUser.Of(User)!.Id, why, runner, scheduler, log, time, cancellationToken);
+        (Message, Failed) = refused is null
+            ? ($"A back-fill of {id} from {from} to {to} is queued (job {jobId}).", false)
+            : (ConnectorsApi.Detail(refused), true);
+        return RedirectToPage(new { id });
+    }
+
+    public async Task<IActionResult> OnPostRetryAsync(string id, long runId, string? reason, CancellationToken cancellationToken)
+    {
+        var (state, denied) = await ConnectorAccess.FindAsync(HttpContext, id, catalog, cancellationToken);
+        if (denied is not null || state is null)
+        {
+            return NotFound();
+        }
+
+        if (Reason(reason) is not { } why)
+        {
+            return RedirectToPage(new { id });
+        }
+
+        var (queued, _, refused) = await ConnectorsApi.RetryRunAsync(state, runId, HubUser.Of(User)!.Id, why, ledger, runner, scheduler, log, time, cancellationToken);
+        (Message, Failed) = refused is null
+            ? ($"Run {runId} is retried: a {(queued!.Trigger == SyncTrigger.Backfill ? "back-fill" : queued.Trigger == SyncTrigger.Reprocess ? "re-processing" : "sync")} of {id} is queued (job {queued.JobId}).", false)
+            : (ConnectorsApi.Detail(refused), true);
+        return RedirectToPage(new { id });
+    }
+
     public Task<IActionResult> OnPostPauseAsync(string id, string? reason, CancellationToken cancellationToken) =>
         StepAsync(id, reason, "pause", cancellationToken);
 
@@ -64,6 +157,17 @@ public sealed class ConnectorModel(
         Freshness = ConnectorFreshness.Judge(state, (await ledger.FreshnessFactsAsync(cancellationToken)).GetValueOrDefault(id) ?? new FreshnessFacts(now, null), now);
         Runs = await ledger.ListRunsAsync(id, 50, cancellationToken);
         Quarantine = await ledger.ListQuarantineAsync(id, openOnly: true, 0, 100, cancellationToken);
+        Activity = ConnectorActivity.Buckets(await ledger.RunsEndedSinceAsync(id, ConnectorActivity.Since(now), cancellationToken), now);
+        var retryable = new HashSet<long>();
+        foreach (var run in Runs.Where(r => r.Outcome is RunOutcome.Failed or RunOutcome.Abandoned or RunOutcome.Skipped))
+        {
+            if (BackfillRules.RetryRefusal(run, await ledger.LaterSuccessAsync(run, cancellationToken)) is null)
+            {
+                retryable.Add(run.Id);
+            }
+        }
+
+        Retryable = retryable;
         return true;
     }
 
@@ -112,6 +216,18 @@ public sealed class ConnectorModel(
             ? ($"{(trigger == SyncTrigger.Reprocess ? "Re-processing" : "A sync")} of {id} is queued (job {jobId}).", false)
             : ($"{id} is {ConnectorCatalog.Name(state.Lifecycle)}: nothing was queued.", true);
         return RedirectToPage(new { id });
+    }
+
+    /// <summary>The range given, or <c>null</c> after saying what is wrong with it.</summary>
+    private BackfillRange? RangeOf(ConnectorState state, string? from, string? to)
+    {
+        var (range, problem) = BackfillRules.Parse(from, to, state.Registration.TimeZone, time.GetUtcNow());
+        if (range is null)
+        {
+            (Message, Failed) = (problem, true);
+        }
+
+        return range;
     }
 
     /// <summary>The reason given, or <c>null</c> after saying what is wrong with it.</summary>

@@ -22,7 +22,7 @@ public sealed class IndexModel(
     ConnectorCatalog catalog, SyncLedger ledger, ConnectorHttpClients clients, TimeProvider time, IOptions<DashboardOptions> options) : PageModel
 {
     /// <summary>One connector's line.</summary>
-    public sealed record Row(ConnectorsApi.ConnectorView View, FreshnessVerdict Freshness, ConnectorActivity Activity, CircuitState Circuit)
+    public sealed record Row(ConnectorsApi.ConnectorView View, FreshnessVerdict Freshness, RecentActivity Activity, CircuitState Circuit)
     {
         /// <summary>The freshness as the page names it (camel case, as the API does).</summary>
         public string FreshnessName => Name(Freshness.State);
@@ -148,7 +148,7 @@ public sealed class IndexModel(
             {
                 rows.Add(new Row(
                     await ConnectorsApi.ViewAsync(state, ledger, cancellationToken), freshness,
-                    activity.GetValueOrDefault(state.Registration.Id) ?? ConnectorActivity.None, clients.CircuitOf(state.Registration.Id)));
+                    activity.GetValueOrDefault(state.Registration.Id) ?? RecentActivity.None, clients.CircuitOf(state.Registration.Id)));
             }
         }
 

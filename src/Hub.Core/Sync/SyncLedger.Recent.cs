@@ -7,11 +7,11 @@ namespace Hub.Core.Sync;
 /// <param name="RecordsReadLastDay">Records its runs of the last 24 hours read.</param>
 /// <param name="QuarantinedLastDay">Records its runs of the last 24 hours quarantined.</param>
 /// <param name="NewestEventAt">The newest source event time stored for it (the source's own clock).</param>
-public sealed record ConnectorActivity(
+public sealed record RecentActivity(
     long ChangesLastHour, int RunsLastDay, int FailedRunsLastDay, long RecordsReadLastDay, long QuarantinedLastDay, DateTimeOffset? NewestEventAt)
 {
     /// <summary>No activity at all.</summary>
-    public static readonly ConnectorActivity None = new(0, 0, 0, 0, 0, null);
+    public static readonly RecentActivity None = new(0, 0, 0, 0, 0, null);
 
     /// <summary>The share of the last day's runs that failed; <c>null</c> without runs.</summary>
     public double? ErrorRate => RunsLastDay == 0 ? null : (double)FailedRunsLastDay / RunsLastDay;
@@ -26,7 +26,7 @@ public sealed partial class SyncLedger
     /// Every connector's recent activity as of <paramref name="now"/>, in one query over the run index
     /// (<c>sync_run_by_connector</c>) and one row per connector.
     /// </summary>
-    public async Task<IReadOnlyDictionary<string, ConnectorActivity>> ActivityAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    public async Task<IReadOnlyDictionary<string, RecentActivity>> ActivityAsync(DateTimeOffset now, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand("""
             select c.id, c.newest_event_at,
@@ -42,10 +42,10 @@ public sealed partial class SyncLedger
         command.Parameters.Add(new() { Value = now.AddHours(-1) });
         command.Parameters.Add(new() { Value = now.AddDays(-1) });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var activity = new Dictionary<string, ConnectorActivity>(StringComparer.Ordinal);
+        var activity = new Dictionary<string, RecentActivity>(StringComparer.Ordinal);
         while (await reader.ReadAsync(cancellationToken))
         {
-            activity[reader.GetString(0)] = new ConnectorActivity(
+            activity[reader.GetString(0)] = new RecentActivity(
                 reader.GetInt64(2), reader.GetInt32(3), reader.GetInt32(4), reader.GetInt64(5), reader.GetInt64(6),
                 reader.IsDBNull(1) ? null : reader.GetFieldValue<DateTimeOffset>(1));
         }
