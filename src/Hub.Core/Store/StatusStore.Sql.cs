@@ -14,7 +14,8 @@ public sealed partial class StatusStore
         create temp table stage_change on commit drop as
         select {ChangeColumns}, false as is_latest from dossier_change with no data;
         create temp table stage_added (source_system text, native_id text, change_hash bytea, event_time timestamptz,
-            source_version bigint, status smallint) on commit drop
+            source_version bigint, status smallint) on commit drop;
+        create temp table stage_current (source_system text, native_id text, change_hash bytea) on commit drop
         """;
 
     private const string StageStepsSql = $"""
@@ -46,8 +47,10 @@ public sealed partial class StatusStore
         from stage_added a
         """;
 
-    // The newest change wins: (event_time, source_version, change_hash), as StatusStore.CompareNewness.
+    // The newest change wins: (event_time, source_version, change_hash), as StatusStore.CompareNewness. The changes that
+    // became current are kept (stage_current) for the outbox.
     private const string UpsertCurrentSql = $"""
+        with upserted as (
         insert into dossier ({ChangeColumns})
         select {ChangeColumns} from stage_change where is_latest
         order by source_system, native_id
@@ -63,16 +66,17 @@ public sealed partial class StatusStore
             refused_at = excluded.refused_at, updated_at = now()
         where (excluded.event_time, coalesce(excluded.source_version, -9223372036854775808), excluded.change_hash)
             > (dossier.event_time, coalesce(dossier.source_version, -9223372036854775808), dossier.change_hash)
+        returning source_system, native_id, change_hash)
+        insert into stage_current select * from upserted
         """;
 
     // Every change added to the history is announced in the outbox, in the same transaction; whether it became the
     // current state is known once the current state is upserted, so this runs after it.
     private const string OutboxChangesSql = """
         insert into outbox (kind, source_system, native_id, record_key, is_current)
-        select 'dossier-status-changed', a.source_system, a.native_id, a.change_hash,
-               exists (select 1 from dossier d where d.source_system = a.source_system and d.native_id = a.native_id
-                       and d.change_hash = a.change_hash)
+        select 'dossier-status-changed', a.source_system, a.native_id, a.change_hash, c.change_hash is not null
         from stage_added a
+        left join stage_current c on c.source_system = a.source_system and c.native_id = a.native_id and c.change_hash = a.change_hash
         order by a.source_system, a.native_id, a.event_time, a.change_hash
         """;
 
