@@ -45,10 +45,11 @@ public static class JobsDashboard
             // Every viewer the policy lets in is an operator; should the policy ever widen, only operators still act.
             IsReadOnlyFunc = context => !context.GetHttpContext().User.IsInRole(Roles.Operator),
         };
-        var scheduler = app.Services.GetRequiredService<SyncScheduler>();
         var branch = ((IEndpointRouteBuilder)app).CreateApplicationBuilder();
         branch.UsePathBase(Path);
-        branch.Run(http => scheduler.Storage is { } storage
+        // The scheduler is resolved per request, not here: building it loads the connector plugins, whose failure must
+        // stop the hub inside app.Run with its reason, not while the routes are mapped.
+        branch.Run(http => http.RequestServices.GetRequiredService<SyncScheduler>().Storage is { } storage
             // The storage exists once the scheduler started; the middleware holds nothing else, so it is made per request.
             ? new AspNetCoreDashboardMiddleware(NotFoundAsync, storage, options, DashboardRoutes.Routes).Invoke(http)
             : NotFoundAsync(http));

@@ -67,12 +67,15 @@ public sealed partial class ConnectorHttpClients(ILogger<ConnectorHttpClients> l
             AutoReplenishment = true,
         });
         var id = connector.Id;
-        var pipeline = new ResiliencePipelineBuilder<HttpResponseMessage>()
+        var builder = new ResiliencePipelineBuilder<HttpResponseMessage>()
             .AddRateLimiter(limiter)
-            .AddTimeout(settings.TotalTimeout)
-            .AddRetry(new HttpRetryStrategyOptions
+            .AddTimeout(settings.TotalTimeout);
+        // No retries (maxRetries 0) is a choice a source may need: Polly's retry strategy takes at least one, so it is left out.
+        if (settings.MaxRetries > 0)
+        {
+            builder.AddRetry(new HttpRetryStrategyOptions
             {
-                MaxRetryAttempts = Math.Max(0, settings.MaxRetries),
+                MaxRetryAttempts = settings.MaxRetries,
                 Delay = settings.RetryBaseDelay,
                 MaxDelay = settings.MaxRetryDelay,
                 BackoffType = DelayBackoffType.Exponential,
@@ -84,7 +87,10 @@ public sealed partial class ConnectorHttpClients(ILogger<ConnectorHttpClients> l
                     LogRetry(logger, id, args.AttemptNumber + 1, Describe(args.Outcome), args.RetryDelay);
                     return default;
                 },
-            })
+            });
+        }
+
+        var pipeline = builder
             .AddCircuitBreaker(new HttpCircuitBreakerStrategyOptions
             {
                 FailureRatio = settings.CircuitFailureRatio,

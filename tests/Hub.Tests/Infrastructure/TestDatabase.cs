@@ -57,14 +57,15 @@ public static class TestDatabase
     }
 
     /// <summary>
-    /// Clusters of earlier runs whose server is stopped (the test host may end before its clean-up finishes). A folder
-    /// whose test process still lives is left alone: that run may be creating its cluster right now (no postmaster.pid yet).
+    /// Clusters of earlier runs whose test process has ended (the test host may end before its clean-up finishes): a
+    /// server still running there is shut down first. A folder whose test process still lives is left alone: that run
+    /// may be creating its cluster right now (no postmaster.pid yet).
     /// </summary>
     private static void RemoveStoppedClusters()
     {
         foreach (var directory in Directory.EnumerateDirectories(Path.GetTempPath(), "hub-tests-*"))
         {
-            if (!File.Exists(Path.Combine(directory, "data", "postmaster.pid")) && !OwnerAlive(directory))
+            if (!OwnerAlive(directory) && StopLeftServer(Path.Combine(directory, "data", "postmaster.pid")))
             {
                 try
                 {
@@ -80,6 +81,38 @@ public static class TestDatabase
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Shuts down the server of a dead run's cluster (SIGQUIT: immediate shutdown; the cluster is thrown away anyway);
+    /// whether no server runs there any more.
+    /// </summary>
+    private static bool StopLeftServer(string pidFile)
+    {
+        if (!File.Exists(pidFile)
+            || !int.TryParse(File.ReadLines(pidFile).FirstOrDefault(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var pid)
+            || !File.Exists($"/proc/{pid}/cmdline")
+            || !File.ReadAllText($"/proc/{pid}/cmdline").Contains("postgres", StringComparison.Ordinal))
+        {
+            return true;
+        }
+
+        try
+        {
+            using var kill = System.Diagnostics.Process.Start("kill", ["-QUIT", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+            kill.WaitForExit();
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < 50 && Directory.Exists($"/proc/{pid}"); i++)
+        {
+            Thread.Sleep(100);
+        }
+
+        return !Directory.Exists($"/proc/{pid}");
     }
 
     /// <summary>Whether the test process named in a folder <c>hub-tests-{pid}-{guid}</c> still runs.</summary>

@@ -103,3 +103,24 @@ public class ResilienceTests
         Assert.True(during > failingSince);
     }
 }
+
+/// <summary>The number of retries a registration asks for is the number the connector's client makes, none included.</summary>
+public class RetryCountTests
+{
+    [Theory]
+    [InlineData(0)]
+    [InlineData(2)]
+    public async Task A_source_answering_errors_is_asked_once_plus_the_registrations_retries(int retries)
+    {
+        await using var simulator = await SimulatorHost.StartAsync(new ProvinceOptions { SourceSystem = "sim-retries", AgencyPrefix = "H88", Dossiers = 5 });
+        simulator["sim-retries"].Faults.Down = true;
+        var registration = RestSyncEndToEndTests.RegistrationFor(simulator, "sim-retries");
+        registration = registration with { Resilience = registration.Resilience with { MaxRetries = retries, RetryBaseDelay = TimeSpan.FromMilliseconds(10) } };
+        using var clients = new Hub.Worker.Sync.ConnectorHttpClients(Microsoft.Extensions.Logging.Abstractions.NullLogger<Hub.Worker.Sync.ConnectorHttpClients>.Instance);
+
+        using var response = await clients.For(registration).Client.GetAsync(simulator.RevisionsAddress("sim-retries"));
+
+        Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Equal(1 + retries, simulator["sim-retries"].Stats.Requests);
+    }
+}
