@@ -22,16 +22,10 @@ public static partial class ConnectorsApi
         string id, string? from, string? to, bool? dryRun, HttpContext http, ConnectorCatalog catalog, SyncRunner runner, SyncScheduler scheduler,
         ExchangeLog log, TimeProvider time, CancellationToken cancellationToken)
     {
-        var (actor, reason, actorProblem) = Actors.Of(http);
-        if (actorProblem is not null)
+        var (state, actor, reason, refusedCaller) = await CallerAndConnectorAsync(id, http, catalog, cancellationToken);
+        if (refusedCaller is not null)
         {
-            return Results.Problem(title: "Bad actor or reason", detail: actorProblem, statusCode: StatusCodes.Status400BadRequest);
-        }
-
-        var (state, denied) = await ConnectorAccess.FindAsync(http, id, catalog, cancellationToken);
-        if (denied is not null || state is null)
-        {
-            return denied ?? ConnectorAccess.NotFound(id);
+            return refusedCaller;
         }
 
         var (range, problem) = BackfillRules.Parse(from, to, state.Registration.TimeZone, time.GetUtcNow());
@@ -66,16 +60,10 @@ public static partial class ConnectorsApi
         string id, long runId, HttpContext http, ConnectorCatalog catalog, SyncLedger ledger, SyncRunner runner, SyncScheduler scheduler,
         ExchangeLog log, TimeProvider time, CancellationToken cancellationToken)
     {
-        var (actor, reason, actorProblem) = Actors.Of(http);
-        if (actorProblem is not null)
+        var (state, actor, reason, refusedCaller) = await CallerAndConnectorAsync(id, http, catalog, cancellationToken);
+        if (refusedCaller is not null)
         {
-            return Results.Problem(title: "Bad actor or reason", detail: actorProblem, statusCode: StatusCodes.Status400BadRequest);
-        }
-
-        var (state, denied) = await ConnectorAccess.FindAsync(http, id, catalog, cancellationToken);
-        if (denied is not null || state is null)
-        {
-            return denied ?? ConnectorAccess.NotFound(id);
+            return refusedCaller;
         }
 
         var (queued, entry, refused) = await RetryRunAsync(state, runId, actor, reason, ledger, runner, scheduler, log, time, cancellationToken);

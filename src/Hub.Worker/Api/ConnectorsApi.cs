@@ -97,20 +97,31 @@ public static partial class ConnectorsApi
         return Results.Ok(records.Select(q => new QuarantineView(q.Id, q.Kind, q.Reason, q.MappingVersion, q.FirstSeenAt, q.LastSeenAt, q.TimesSeen, q.ResolvedAt, q.ResolvedRunId)));
     }
 
-    private static async Task<IResult> EnqueueAsync(
-        string id, SyncTrigger trigger, HttpContext http, ConnectorCatalog catalog, SyncScheduler scheduler, ExchangeLog log, TimeProvider time,
-        CancellationToken cancellationToken)
+    /// <summary>
+    /// Who acts and why (from the request), and the connector they act on when they may reach it; otherwise the answer
+    /// that refuses them (400 for a bad actor or reason, 404 for a connector they do not maintain).
+    /// </summary>
+    private static async Task<(ConnectorState State, string Actor, string? Reason, IResult? Refused)> CallerAndConnectorAsync(
+        string id, HttpContext http, ConnectorCatalog catalog, CancellationToken cancellationToken)
     {
         var (actor, reason, actorProblem) = Actors.Of(http);
         if (actorProblem is not null)
         {
-            return Results.Problem(title: "Bad actor or reason", detail: actorProblem, statusCode: StatusCodes.Status400BadRequest);
+            return (null!, actor, reason, Results.Problem(title: "Bad actor or reason", detail: actorProblem, statusCode: StatusCodes.Status400BadRequest));
         }
 
         var (state, denied) = await ConnectorAccess.FindAsync(http, id, catalog, cancellationToken);
-        if (denied is not null || state is null)
+        return denied is not null || state is null ? (null!, actor, reason, denied ?? ConnectorAccess.NotFound(id)) : (state, actor, reason, null);
+    }
+
+    private static async Task<IResult> EnqueueAsync(
+        string id, SyncTrigger trigger, HttpContext http, ConnectorCatalog catalog, SyncScheduler scheduler, ExchangeLog log, TimeProvider time,
+        CancellationToken cancellationToken)
+    {
+        var (state, actor, reason, refusedCaller) = await CallerAndConnectorAsync(id, http, catalog, cancellationToken);
+        if (refusedCaller is not null)
         {
-            return denied ?? ConnectorAccess.NotFound(id);
+            return refusedCaller;
         }
 
         var (jobId, entry, refused) = await QueueAsync(state, trigger, actor, reason, scheduler, log, time, cancellationToken);

@@ -179,26 +179,7 @@ public sealed partial class SyncRunner
             rejected = RejectedPage(connector, runId, pulling, unstored, e, classified, cancellationToken);
         }
 
-        if (rejected is not null)
-        {
-            await AppendRejectedAsync(connectorId, runId, rejected);
-        }
-
-        var attempts = pages + (int)(http.Retries - retriesBefore);
-        var outcome = failure is null ? RunOutcome.Succeeded : RunOutcome.Failed;
-        await ledger.FinishRunAsync(runId, outcome, attempts, failure, CancellationToken.None);
-        HubTelemetry.RunEnded(connectorId, outcome);
-        HubTelemetry.EndRun(activity, runId, outcome, failure);
-        if (failure is null)
-        {
-            LogSucceeded(logger, connectorId, runId, total.RecordsRead, total.ChangesStored, total.Unchanged, total.Quarantined);
-        }
-        else
-        {
-            LogFailed(logger, connectorId, runId, failure.Side, failure.Retryable, failure.Reason);
-        }
-
-        return await ledger.GetRunAsync(runId, CancellationToken.None) ?? throw new InvalidOperationException($"Run {runId} vanished.");
+        return await FinishAsync(connectorId, runId, rejected, pages + (int)(http.Retries - retriesBefore), failure, total, activity);
     }
 
     /// <summary>

@@ -130,12 +130,21 @@ public sealed partial class SyncRunner(
             rejected = RejectedPage(connector, runId, pulling, unstored, e, classified, cancellationToken);
         }
 
+        return await FinishAsync(connectorId, runId, rejected, pages + (int)(http.Retries - retriesBefore), failure, total, activity);
+    }
+
+    /// <summary>
+    /// Ends a pull run: logs the page the store refused, records the outcome and the attempts (pages plus retries), ends
+    /// its telemetry and log lines; the run as recorded.
+    /// </summary>
+    private async Task<SyncRunRecord> FinishAsync(
+        string connectorId, long runId, ExchangeRecord? rejected, int attempts, RunFailure? failure, PageCounts total, System.Diagnostics.Activity? activity)
+    {
         if (rejected is not null)
         {
             await AppendRejectedAsync(connectorId, runId, rejected);
         }
 
-        var attempts = pages + (int)(http.Retries - retriesBefore);
         var outcome = failure is null ? RunOutcome.Succeeded : RunOutcome.Failed;
         await ledger.FinishRunAsync(runId, outcome, attempts, failure, CancellationToken.None);
         HubTelemetry.RunEnded(connectorId, outcome);
