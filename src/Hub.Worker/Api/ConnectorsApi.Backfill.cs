@@ -87,16 +87,11 @@ public static partial class ConnectorsApi
         ConnectorState state, BackfillRange range, string actor, string? reason, SyncRunner runner, ExchangeLog log, TimeProvider time,
         CancellationToken cancellationToken)
     {
-        if (BackfillLifecycleRefusal(state) is { } lifecycle)
-        {
-            return (null, 0, lifecycle);
-        }
-
         var connector = state.Registration;
-        var (source, refusal) = runner.BackfillSourceFor(connector);
+        var (source, refused) = BackfillSource(state, runner);
         if (source is null)
         {
-            return (null, 0, Conflict("Connector cannot be back-filled", refusal!));
+            return (null, 0, refused);
         }
 
         BackfillCount count;
@@ -155,16 +150,11 @@ public static partial class ConnectorsApi
         ConnectorState state, BackfillRange range, long? resumeRunId, string actor, string? reason, SyncRunner runner, SyncScheduler scheduler,
         ExchangeLog log, TimeProvider time, CancellationToken cancellationToken)
     {
-        if (BackfillLifecycleRefusal(state) is { } lifecycle)
-        {
-            return (null, 0, lifecycle);
-        }
-
         var connector = state.Registration;
-        var (source, refusal) = runner.BackfillSourceFor(connector);
+        var (source, refused) = BackfillSource(state, runner);
         if (source is null)
         {
-            return (null, 0, Conflict("Connector cannot be back-filled", refusal!));
+            return (null, 0, refused);
         }
 
         await using (source)
@@ -233,7 +223,7 @@ public static partial class ConnectorsApi
         }
 
         var trigger = run.Trigger == SyncTrigger.Reprocess ? SyncTrigger.Reprocess : SyncTrigger.Manual;
-        if (trigger == SyncTrigger.Manual ? state.Lifecycle != ConnectorLifecycle.Active : BackfillLifecycleRefusal(state) is not null)
+        if (trigger == SyncTrigger.Manual ? state.Lifecycle != ConnectorLifecycle.Active : state.Lifecycle is not (ConnectorLifecycle.Active or ConnectorLifecycle.Paused))
         {
             return (null, 0, Conflict("Connector not active", $"Connector '{id}' is {ConnectorCatalog.Name(state.Lifecycle)}: "
                 + (trigger == SyncTrigger.Manual ? "only an active connector syncs." : "only an active or paused connector's quarantine is re-processed.")));
@@ -262,10 +252,18 @@ public static partial class ConnectorsApi
     }
 
     /// <summary>A back-fill (and a dry run) needs an active or paused connector: a paused one is back-filled while its schedule rests.</summary>
-    private static IResult? BackfillLifecycleRefusal(ConnectorState state) =>
-        state.Lifecycle is ConnectorLifecycle.Active or ConnectorLifecycle.Paused
-            ? null
-            : Conflict("Connector not active", $"Connector '{state.Registration.Id}' is {ConnectorCatalog.Name(state.Lifecycle)}: only an active or paused pull connector is back-filled.");
+    /// <summary>The connector's back-fill source, or the 409 that says why it cannot be back-filled (its lifecycle or its kind).</summary>
+    private static (IBackfillSource? Source, IResult? Refused) BackfillSource(ConnectorState state, SyncRunner runner)
+    {
+        if (state.Lifecycle is not (ConnectorLifecycle.Active or ConnectorLifecycle.Paused))
+        {
+            return (null, Conflict("Connector not active",
+                $"Connector '{state.Registration.Id}' is {ConnectorCatalog.Name(state.Lifecycle)}: only an active or paused pull connector is back-filled."));
+        }
+
+        var (source, refusal) = runner.BackfillSourceFor(state.Registration);
+        return source is null ? (null, Conflict("Connector cannot be back-filled", refusal!)) : (source, null);
+    }
 
     private static IResult Conflict(string title, string detail) => Results.Problem(title: title, detail: detail, statusCode: StatusCodes.Status409Conflict);
 
