@@ -254,7 +254,7 @@ public static class ConnectorRegistrationApi
         Results.Ok(kinds.All.OrderBy(k => k.Name, StringComparer.Ordinal).Select(k => new ConnectorKindView(
             k.Name,
             k.Description,
-            k is Hub.Connectors.IPullConnectorKind ? "pull" : "push",
+            ConnectorKinds.Direction(k),
             ConnectorValidation.SchemaOf(k) is { } schema ? MarkSecretsWriteOnly(schema) : null)));
 
     /// <summary>Stores nothing: 200 <c>{"valid": true}</c>, or 422 problem details with every problem in <c>errors</c>.</summary>

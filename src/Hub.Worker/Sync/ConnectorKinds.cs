@@ -23,6 +23,17 @@ public sealed class ConnectorKinds
     /// <summary>Every kind, by name.</summary>
     public IReadOnlyCollection<IConnectorKind> All => _kinds.Values;
 
+    /// <summary>
+    /// What a kind does, as <c>GET /api/connector-kinds</c> lists it: <c>pull</c>, <c>push</c> (connectors bring changes in)
+    /// or <c>subscribe</c> (subscriptions deliver them out).
+    /// </summary>
+    public static string Direction(IConnectorKind kind) => kind switch
+    {
+        IPullConnectorKind => "pull",
+        ISubscriberConnectorKind => "subscribe",
+        _ => "push",
+    };
+
     /// <summary>The kind with the name, or <c>null</c>.</summary>
     public IConnectorKind? Find(string name) => _kinds.GetValueOrDefault(name);
 
@@ -33,6 +44,7 @@ public sealed class ConnectorKinds
         IPullConnectorKind pull => pull,
         null => throw new ConnectorException(FailureSide.Configuration, false,
             $"No connector kind is named '{name}'; known kinds: {string.Join(", ", _kinds.Keys.Order(StringComparer.Ordinal))}."),
+        ISubscriberConnectorKind => throw new ConnectorException(FailureSide.Configuration, false, $"Kind '{name}' does not pull; it delivers to subscribers."),
         _ => throw new ConnectorException(FailureSide.Configuration, false, $"Connector kind '{name}' does not pull; it only receives pushed messages."),
     };
 }

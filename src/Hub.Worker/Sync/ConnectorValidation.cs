@@ -72,6 +72,12 @@ public sealed partial class ConnectorValidation(ConnectorKinds kinds)
         {
             errors.Add(new("kind", $"no connector kind is named '{kindName}'", "one of: " + KindNames()));
         }
+        else if (kind is ISubscriberConnectorKind)
+        {
+            // A subscriber kind delivers the hub's changes out; a connector brings a source's changes in.
+            errors.Add(new("kind", $"'{kindName}' is a subscriber kind: it delivers the hub's changes to a subscriber and is used by a subscription, not a connector", "one of: " + KindNames()));
+            kind = null;
+        }
 
         CheckSchedule(body, kind, errors);
         CheckConfiguration(body, kind, errors);
@@ -123,7 +129,7 @@ public sealed partial class ConnectorValidation(ConnectorKinds kinds)
         }
     }
 
-    private string KindNames() => string.Join(", ", kinds.All.Select(k => k.Name).Order(StringComparer.Ordinal));
+    private string KindNames() => string.Join(", ", kinds.All.Where(k => k is not ISubscriberConnectorKind).Select(k => k.Name).Order(StringComparer.Ordinal));
 
     private static string? RequiredString(JsonElement body, string name, List<FieldError> errors, string expected)
     {
