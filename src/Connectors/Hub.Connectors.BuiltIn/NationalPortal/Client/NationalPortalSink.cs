@@ -102,9 +102,9 @@ public sealed class NationalPortalSink(NationalPortalClientSettings settings, Su
         var pending = new Queue<Row>();
         foreach (var row in ordered)
         {
-            if (failedDossiers.ContainsKey(row.DossierCode))
+            if (failedDossiers.TryGetValue(row.DossierCode, out var dossierFailure))
             {
-                run.Fail(row.Event, $"{PortalProtocol.StepService} of dossier {row.DossierCode} not sent: the dossier's {PortalProtocol.DossierService} failed in this batch", retryable: true);
+                run.Fail(row.Event, $"{PortalProtocol.StepService} of dossier {row.DossierCode} not sent: the dossier's {PortalProtocol.DossierService} failed in this batch ({dossierFailure})", retryable: true);
             }
             else
             {
@@ -305,7 +305,7 @@ public sealed class NationalPortalSink(NationalPortalClientSettings settings, Su
                 Stop($"{label} to {url} failed: {detail}");
                 for (var i = 0; i < rows.Count; i++)
                 {
-                    verdicts[i] = new Verdict(RowState.Failed, $"{label} of dossier {rows[i].DossierCode} failed: {detail}", Retryable: true);
+                    verdicts[i] = new Verdict(RowState.Failed, $"{label} of dossier {rows[i].DossierCode} to {url} failed: {detail}", Retryable: true);
                 }
 
                 return verdicts;
