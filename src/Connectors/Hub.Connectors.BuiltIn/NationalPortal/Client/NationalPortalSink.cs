@@ -63,17 +63,18 @@ public sealed class NationalPortalSink(NationalPortalClientSettings settings, Su
 
         // The portal keeps only a dossier's latest state: of several changes of one dossier in the batch, only the
         // latest goes out, and the others share its outcome.
-        var latest = new Dictionary<string, (Row Row, DossierChange Change)>(StringComparer.Ordinal);
-        foreach (var row in changes)
+        var latest = new Dictionary<string, (Row Row, DossierChange Change, int Position)>(StringComparer.Ordinal);
+        for (var i = 0; i < changes.Count; i++)
         {
+            var row = changes[i];
             var change = ((DossierStatusChanged)row.Event.Message).Change;
             if (!latest.TryGetValue(row.DossierCode, out var held) || !IsEarlier(change, held.Change))
             {
-                latest[row.DossierCode] = (row, change);
+                latest[row.DossierCode] = (row, change, i);
             }
         }
 
-        var sent = latest.Values.Select(v => v.Row).OrderBy(r => changes.IndexOf(r)).ToList();
+        var sent = latest.Values.OrderBy(v => v.Position).Select(v => v.Row).ToList();
         foreach (var chunk in sent.Chunk(_settings.ChunkSize))
         {
             await run.SendDossiersAsync(chunk, cancellationToken);
