@@ -226,14 +226,19 @@ public sealed class NationalPortalClientTests : IAsyncLifetime
     [Fact]
     public async Task A_connection_refused_fails_every_event_retryable()
     {
-        var closed = new Uri("http://127.0.0.1:9/");
+        // A port that was free a moment ago: nothing listens on it.
+        var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        var closed = new Uri($"http://127.0.0.1:{port}/");
         var code = "000.00.15.H56-261117-0010";
 
         var report = await DeliverAsync([Status(Change(code, NationalStatus.Received, T0))], baseUrl: closed);
 
         var outcome = Assert.Single(report.Outcomes.Values);
         Assert.True(outcome is { Delivered: false, Retryable: true });
-        Assert.Contains("login to http://127.0.0.1:9/api/login", outcome.Failure, StringComparison.Ordinal);
+        Assert.Contains($"login to {closed}api/login", outcome.Failure, StringComparison.Ordinal);
         Assert.Contains("no reply", outcome.Failure, StringComparison.Ordinal);
         Assert.Null(Assert.Single(report.Exchanges).StatusCode);
     }
@@ -367,6 +372,40 @@ public sealed class NationalPortalClientTests : IAsyncLifetime
         Assert.Equal((HttpStatusCode.OK, "\"0\""), await PostAsync("\"False\"", row));
         Assert.Equal((HttpStatusCode.OK, "\"-3\""), await PostAsync("\"False\"", row));
         Assert.Equal((HttpStatusCode.OK, "\"-7\""), await PostAsync("\"True\"", """{"MaHoSo":"X-2","MaTTHC":"1.001612","TrangThaiHoSo":"2"}"""));
+    }
+
+    [Theory]
+    [InlineData("""{"error_code":0,"message":"x"}""", true, false, false)]
+    [InlineData("""{"error_code":"00","message":"x"}""", true, false, false)]
+    [InlineData("""{"message":"Đồng bộ THÀNH CÔNG"}""", true, false, false)]
+    [InlineData("""{"message":"Dong bo thanh cong"}""", false, false, false)]
+    [InlineData("""{"error_code":"-3","message":"Đồng bộ thành công một phần"}""", false, true, false)]
+    [InlineData("""{"error_code":"7","message":"Hồ sơ A-1 Đã Tồn Tại"}""", false, true, false)]
+    [InlineData("""{"error_code":-1,"message":"Sai mật khẩu"}""", false, false, true)]
+    [InlineData("""{"error_code":"99","message":"Phiên đăng nhập đã hết hạn"}""", false, false, true)]
+    [InlineData("""{"error_code":"99","message":"Session is invalid"}""", false, false, true)]
+    [InlineData("""{"error_code":"1","message":"Lỗi hệ thống"}""", false, false, false)]
+    public void Replies_are_read_as_the_portals_clients_read_them(string reply, bool success, bool alreadyExists, bool authFailure)
+    {
+        var read = PortalReply.Read(Encoding.UTF8.GetBytes(reply))!;
+
+        Assert.Equal((success, alreadyExists, authFailure), (read.IsSuccess, read.SaysAlreadyExists, read.IsAuthenticationFailure));
+    }
+
+    [Fact]
+    public void A_reply_gives_its_session_at_the_top_or_in_result_and_its_row_entries_by_index_or_code()
+    {
+        var top = PortalReply.Read("""{"error_code":0,"session":"s-1"}"""u8)!;
+        var nested = PortalReply.Read("""{"error_code":"0","result":{"session":"s-2"}}"""u8)!;
+        var rows = PortalReply.Read("""{"error_code":"-3","result":[{"index":"1","MaHoSo":"A","error_code":"-3","message":"Hồ sơ A đã tồn tại"},{"MaHoSo":"B","error_code":0}]}"""u8)!;
+
+        Assert.Equal("s-1", top.Session);
+        Assert.Equal("s-2", nested.Session);
+        Assert.Equal([new PortalRowResult(1, "A", "-3", "Hồ sơ A đã tồn tại"), new PortalRowResult(null, "B", "0", "")], rows.Rows);
+        Assert.True(rows.Rows[0].SaysAlreadyExists);
+        Assert.True(rows.Rows[1].IsSuccess);
+        Assert.Null(PortalReply.Read("<html>Maintenance</html>"u8));
+        Assert.Null(PortalReply.Read("[1]"u8));
     }
 
     [Fact]
