@@ -41,7 +41,10 @@ public sealed record SubscriptionRegistration
 /// </summary>
 public sealed record SubscriptionFilter
 {
-    /// <summary>Agency codes; one ending in <c>*</c> is a prefix (<c>H56.*</c> is every agency of province H56).</summary>
+    /// <summary>
+    /// Agency codes; one ending in <c>*</c> is a prefix, one starting with <c>*</c> a suffix (<c>*.H56</c> is every unit of
+    /// province H56 in the national code form <c>000.00.15.H56</c>).
+    /// </summary>
     public IReadOnlyList<string>? Agencies { get; init; }
 
     /// <summary>Procedure codes, matched against the dossier's procedure code and its national base code.</summary>
@@ -57,9 +60,9 @@ public sealed record SubscriptionFilter
         && (Statuses is not { Count: > 0 } || (status is { } s && Statuses.Contains(s)));
 
     private static bool AgencyMatches(string pattern, string agency) =>
-        pattern.EndsWith('*')
-            ? agency.StartsWith(pattern.AsSpan(0, pattern.Length - 1), StringComparison.Ordinal)
-            : string.Equals(pattern, agency, StringComparison.Ordinal);
+        pattern.EndsWith('*') ? agency.StartsWith(pattern.AsSpan(0, pattern.Length - 1), StringComparison.Ordinal)
+        : pattern.StartsWith('*') ? agency.EndsWith(pattern.AsSpan(1), StringComparison.Ordinal)
+        : string.Equals(pattern, agency, StringComparison.Ordinal);
 }
 
 /// <summary>How a subscription's events are delivered (<c>delivery</c> of a registration).</summary>

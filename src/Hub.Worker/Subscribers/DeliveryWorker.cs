@@ -17,11 +17,9 @@ namespace Hub.Worker.Subscribers;
 /// subscription's budget, or refused for good, it goes to the dead-letter list until an operator replays it. Every
 /// request and reply is an entry of the exchange log, recorded with the outcome in one transaction.
 /// </summary>
+/// <remarks>Services that need the database are resolved when the loop first runs: the database is started by a hosted service of its own.</remarks>
 public sealed partial class DeliveryWorker(
-    Deliveries deliveries,
-    SubscriptionCatalog catalog,
-    ConnectorKinds kinds,
-    ConnectorHttpClients httpClients,
+    IServiceProvider services,
     IOptions<SubscriptionOptions> options,
     TimeProvider timeProvider,
     ILoggerFactory loggers,
@@ -30,6 +28,10 @@ public sealed partial class DeliveryWorker(
     private static readonly TimeSpan PurgeEvery = TimeSpan.FromHours(1);
 
     private readonly ConcurrentDictionary<string, Task> _running = new(StringComparer.Ordinal);
+
+    private Deliveries Deliveries => services.GetRequiredService<Deliveries>();
+
+    private SubscriptionCatalog Catalog => services.GetRequiredService<SubscriptionCatalog>();
 
     /// <summary>This node's name in leases: host, process and a random part, so a restarted process is a new node.</summary>
     public string Node { get; } = $"{Environment.MachineName}/{Environment.ProcessId}/{Guid.NewGuid().ToString("N")[..8]}";
@@ -51,7 +53,7 @@ public sealed partial class DeliveryWorker(
             await Task.Delay(failures == 0 ? settings.DeliveryInterval : TimeSpan.FromSeconds(Math.Min(30, 1 << Math.Min(failures, 5))), timeProvider, stoppingToken);
             try
             {
-                foreach (var id in await deliveries.DueSubscriptionsAsync(Node, stoppingToken))
+                foreach (var id in await Deliveries.DueSubscriptionsAsync(Node, stoppingToken))
                 {
                     if (!_running.ContainsKey(id))
                     {
@@ -63,7 +65,7 @@ public sealed partial class DeliveryWorker(
                 var now = timeProvider.GetUtcNow();
                 if (now - purgedAt >= PurgeEvery)
                 {
-                    await deliveries.PurgeDeliveredAsync(now - settings.KeepDelivered, stoppingToken);
+                    await Deliveries.PurgeDeliveredAsync(now - settings.KeepDelivered, stoppingToken);
                     purgedAt = now;
                 }
 
@@ -85,34 +87,34 @@ public sealed partial class DeliveryWorker(
         var settings = options.Value;
         try
         {
-            if (!await deliveries.LeaseAsync(subscriptionId, Node, settings.Lease, stoppingToken))
+            if (!await Deliveries.LeaseAsync(subscriptionId, Node, settings.Lease, stoppingToken))
             {
                 return;
             }
 
             try
             {
-                var state = await catalog.GetAsync(subscriptionId, stoppingToken);
+                var state = await Catalog.GetAsync(subscriptionId, stoppingToken);
                 if (state is null || !state.Registration.Active)
                 {
                     return;
                 }
 
                 var registration = state.Registration;
-                if (kinds.Find(registration.Kind) is not ISubscriberConnectorKind kind)
+                if (services.GetRequiredService<ConnectorKinds>().Find(registration.Kind) is not ISubscriberConnectorKind kind)
                 {
                     LogKindMissing(logger, subscriptionId, registration.Kind);
                     return;
                 }
 
-                var configuration = catalog.Configuration(registration);
-                var http = httpClients.For(SubscriptionCatalog.LogId(subscriptionId), registration.Resilience);
+                var configuration = Catalog.Configuration(registration);
+                var http = services.GetRequiredService<ConnectorHttpClients>().For(SubscriptionCatalog.LogId(subscriptionId), registration.Resilience);
                 while (!stoppingToken.IsCancellationRequested)
                 {
-                    var due = await deliveries.DueAsync(subscriptionId, registration.Delivery.BatchSize, stoppingToken);
+                    var due = await Deliveries.DueAsync(subscriptionId, registration.Delivery.BatchSize, stoppingToken);
                     if (due.Count == 0
                         || !await DeliverBatchAsync(registration, kind, configuration, http.Client, due, stoppingToken)
-                        || !await deliveries.LeaseAsync(subscriptionId, Node, settings.Lease, stoppingToken))
+                        || !await Deliveries.LeaseAsync(subscriptionId, Node, settings.Lease, stoppingToken))
                     {
                         return;
                     }
@@ -120,7 +122,7 @@ public sealed partial class DeliveryWorker(
             }
             finally
             {
-                await deliveries.ReleaseAsync(subscriptionId, Node, CancellationToken.None);
+                await Deliveries.ReleaseAsync(subscriptionId, Node, CancellationToken.None);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -173,7 +175,7 @@ public sealed partial class DeliveryWorker(
             }
         }
 
-        var recorded = await deliveries.RecordAsync(registration.Id, Node, updates, delivered,
+        var recorded = await Deliveries.RecordAsync(registration.Id, Node, updates, delivered,
             [.. report.Exchanges.SelectMany(x => Entries(registration, x))], CancellationToken.None);
         if (!recorded)
         {
@@ -219,7 +221,7 @@ public sealed partial class DeliveryWorker(
         var changes = due.Where(d => events[d.Id] is DossierStatusChanged)
             .Select(d => (d.Id, State: DeliveredState.Of(((DossierStatusChanged)events[d.Id]).Change)))
             .ToList();
-        var delivered = await deliveries.DeliveredStatesAsync(subscriptionId,
+        var delivered = await Deliveries.DeliveredStatesAsync(subscriptionId,
             [.. changes.Select(c => (c.State.SourceSystem, c.State.NativeId)).Distinct()], cancellationToken);
         var superseded = new HashSet<long>();
         foreach (var dossier in changes.GroupBy(c => (c.State.SourceSystem, c.State.NativeId)))

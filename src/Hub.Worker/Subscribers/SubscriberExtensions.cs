@@ -1,4 +1,6 @@
 using System.Text.Json;
+using Hub.Connectors;
+using Hub.Connectors.BuiltIn.Webhook;
 using Hub.Core.Delivery;
 using MassTransit;
 using Microsoft.Extensions.Options;
@@ -52,6 +54,7 @@ public static class SubscriberExtensions
                 "Hub:Subscriptions:RefreshInterval must be between zero and five minutes.")
             .Validate(o => o.KeepDelivered >= TimeSpan.Zero, "Hub:Subscriptions:KeepDelivered must not be negative.")
             .ValidateOnStart();
+        builder.Services.AddSingleton<IConnectorKind, SignedWebhookSubscriberKind>();
         builder.Services.AddSingleton<SubscriptionCatalog>();
         builder.Services.AddSingleton<Deliveries>();
         builder.Services.AddSingleton<SubscriptionRouter>();

@@ -59,6 +59,14 @@ public sealed class SubscriptionValidation(ConnectorKinds kinds, ConnectorValida
             try
             {
                 registration = body.Deserialize<SubscriptionRegistration>(ConnectorCatalog.Json);
+
+                // "filter": null (or "delivery": null, "resilience": null) means the defaults, as leaving it out does.
+                registration = registration! with
+                {
+                    Filter = registration.Filter ?? new(),
+                    Delivery = registration.Delivery ?? new(),
+                    Resilience = registration.Resilience ?? new(),
+                };
             }
             catch (JsonException e)
             {
@@ -121,14 +129,13 @@ public sealed class SubscriptionValidation(ConnectorKinds kinds, ConnectorValida
                 var problem = property.Name == "statuses"
                     ? item.ValueKind == JsonValueKind.Number && item.TryGetInt32(out var code) && code is >= 1 and <= 10 ? null : "is not a national status code"
                     : item.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(item.GetString()) ? "is not a non-empty string"
-                    : property.Name == "agencies" && item.GetString()!.TrimEnd('*').Contains('*') ? "has '*' before its end"
-                    : property.Name == "agencies" && item.GetString() == "*" ? "is '*' alone" : null;
+                    : property.Name == "agencies" && !AgencyPattern(item.GetString()!) ? "has '*' elsewhere than at its start or its end, or alone" : null;
                 if (problem is not null)
                 {
                     errors.Add(new($"{field}[{index}]", problem, property.Name switch
                     {
                         "statuses" => "an integer from 1 to 10 (TrangThaiHoSo)",
-                        "agencies" => "an agency code, or a prefix ending in '*' such as H56.*; leave the filter out for every agency",
+                        "agencies" => "an agency code, a prefix ending in '*' or a suffix starting with '*' such as *.H56; leave the filter out for every agency",
                         _ => "a procedure code or national base code",
                     }));
                 }
@@ -136,6 +143,12 @@ public sealed class SubscriptionValidation(ConnectorKinds kinds, ConnectorValida
                 index++;
             }
         }
+    }
+
+    private static bool AgencyPattern(string pattern)
+    {
+        var stars = pattern.Count(c => c == '*');
+        return stars == 0 || (stars == 1 && pattern.Length > 1 && (pattern[0] == '*' || pattern[^1] == '*'));
     }
 
     private static void CheckDelivery(DeliverySettings delivery, List<FieldError> errors)
