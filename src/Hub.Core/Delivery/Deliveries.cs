@@ -80,7 +80,10 @@ public sealed class Deliveries(NpgsqlDataSource dataSource, TimeProvider timePro
 {
     private const string Waiting = "('pending', 'failed')";
 
-    /// <summary>Adds the deliveries of routed events; an event a subscription already has is left as it is. Returns how many were added.</summary>
+    /// <summary>
+    /// Adds the deliveries of routed events, in the order given (the order they are delivered in); an event a
+    /// subscription already has is left as it is. Returns how many were added.
+    /// </summary>
     public async Task<int> AddAsync(IReadOnlyList<RoutedEvent> events, CancellationToken cancellationToken)
     {
         if (events.Count == 0)
@@ -91,10 +94,10 @@ public sealed class Deliveries(NpgsqlDataSource dataSource, TimeProvider timePro
         await using var command = dataSource.CreateCommand("""
             insert into delivery (subscription_id, event_id, event_kind, source_system, native_id, dossier_code, event)
             select u.subscription_id, u.event_id, u.event_kind, u.source_system, u.native_id, u.dossier_code, u.event
-            from unnest($1::text[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[])
-                 as u(subscription_id, event_id, event_kind, source_system, native_id, dossier_code, event)
+            from unnest($1::text[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[]) with ordinality
+                 as u(subscription_id, event_id, event_kind, source_system, native_id, dossier_code, event, position)
             where exists (select 1 from subscription s where s.id = u.subscription_id)
-            order by u.subscription_id, u.event_id
+            order by u.position
             on conflict (subscription_id, event_id) do nothing
             """);
         command.Parameters.Add(new() { Value = events.Select(e => e.SubscriptionId).ToArray() });
@@ -273,7 +276,7 @@ public sealed class Deliveries(NpgsqlDataSource dataSource, TimeProvider timePro
             states.Parameters.Add(new() { Value = subscriptionId });
             states.Parameters.Add(new() { Value = delivered.Select(d => d.SourceSystem).ToArray() });
             states.Parameters.Add(new() { Value = delivered.Select(d => d.NativeId).ToArray() });
-            states.Parameters.Add(new() { Value = delivered.Select(d => d.EventTime).ToArray() });
+            states.Parameters.Add(new() { Value = delivered.Select(d => d.EventTime.ToUniversalTime()).ToArray() });
             states.Parameters.Add(new() { Value = delivered.Select(d => d.SourceVersion).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
             states.Parameters.Add(new() { Value = delivered.Select(d => d.ChangeHash).ToArray() });
             await states.ExecuteNonQueryAsync(cancellationToken);

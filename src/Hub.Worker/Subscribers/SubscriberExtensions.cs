@@ -71,10 +71,29 @@ public static class SubscriberExtensions
     /// </summary>
     public static void AddSubscriptionRouting(this IBusRegistrationConfigurator bus)
     {
-        bus.AddConsumer<StatusChangedRouting>(c => c.Options<BatchOptions>(o => o.SetMessageLimit(100).SetTimeLimit(TimeSpan.FromMilliseconds(50)).SetConcurrencyLimit(2)))
-            .Endpoint(e => e.Name = "hub-route-status-changes");
-        bus.AddConsumer<StepAddedRouting>(c => c.Options<BatchOptions>(o => o.SetMessageLimit(100).SetTimeLimit(TimeSpan.FromMilliseconds(50)).SetConcurrencyLimit(2)))
-            .Endpoint(e => e.Name = "hub-route-steps");
+        bus.AddConsumer<StatusChangedRouting>(c =>
+        {
+            c.UseMessageRetry(Retry);
+            c.Options<BatchOptions>(Batches);
+        }).Endpoint(e => e.Name = "hub-route-status-changes");
+        bus.AddConsumer<StepAddedRouting>(c =>
+        {
+            c.UseMessageRetry(Retry);
+            c.Options<BatchOptions>(Batches);
+        }).Endpoint(e => e.Name = "hub-route-steps");
+    }
+
+    private static void Batches(BatchOptions options) =>
+        options.SetMessageLimit(100).SetTimeLimit(TimeSpan.FromMilliseconds(50)).SetConcurrencyLimit(2);
+
+    /// <summary>
+    /// A batch that cannot be routed (the database unreachable, a deadlock between two nodes routing the same redelivered
+    /// events) is retried in place, backing off to 30 seconds, for hours: giving up would move the events to the error
+    /// queue, out of every subscriber's reach. Routing is idempotent, so a retry adds nothing twice.
+    /// </summary>
+    private static void Retry(IRetryConfigurator retry)
+    {
+        retry.Exponential(1000, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(500));
     }
 }
 
