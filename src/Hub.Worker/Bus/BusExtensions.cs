@@ -1,4 +1,5 @@
 using Hub.Core.Store;
+using Hub.Worker.Subscribers;
 using MassTransit;
 using Microsoft.Extensions.Options;
 
@@ -132,6 +133,7 @@ public static class BusExtensions
         {
             x.DisableUsageTelemetry();
             x.SetKebabCaseEndpointNameFormatter();
+            x.AddSubscriptionRouting();
             // Readiness (/health/ready) takes the checks tagged "ready": the bus is one of them, named as the others are.
             x.ConfigureHealthCheckOptions(h =>
             {

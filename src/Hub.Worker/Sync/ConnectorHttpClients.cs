@@ -21,17 +21,20 @@ public sealed partial class ConnectorHttpClients(ILogger<ConnectorHttpClients> l
     private readonly ConcurrentDictionary<string, ConnectorHttp> _clients = new(StringComparer.Ordinal);
 
     /// <summary>The client of a connector, built on first use.</summary>
-    public ConnectorHttp For(ConnectorRegistration connector)
+    public ConnectorHttp For(ConnectorRegistration connector) => For(connector.Id, connector.Resilience);
+
+    /// <summary>The client of a connector or subscription (by the id its log lines use), built on first use and rebuilt when its settings change.</summary>
+    public ConnectorHttp For(string id, ConnectorResilience resilience)
     {
         while (true)
         {
-            var existing = _clients.GetOrAdd(connector.Id, _ => Create(connector));
-            if (existing.Settings == connector.Resilience)
+            var existing = _clients.GetOrAdd(id, _ => Create(id, resilience));
+            if (existing.Settings == resilience)
             {
                 return existing;
             }
 
-            if (_clients.TryUpdate(connector.Id, Create(connector), existing))
+            if (_clients.TryUpdate(id, Create(id, resilience), existing))
             {
                 existing.Dispose();
             }
@@ -53,10 +56,9 @@ public sealed partial class ConnectorHttpClients(ILogger<ConnectorHttpClients> l
         _clients.Clear();
     }
 
-    private ConnectorHttp Create(ConnectorRegistration connector)
+    private ConnectorHttp Create(string id, ConnectorResilience settings)
     {
-        var settings = connector.Resilience;
-        var http = new ConnectorHttp(connector.Id, settings);
+        var http = new ConnectorHttp(id, settings);
         var limiter = new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
         {
             TokenLimit = Math.Max(1, settings.RequestsPerSecond),
@@ -66,7 +68,6 @@ public sealed partial class ConnectorHttpClients(ILogger<ConnectorHttpClients> l
             QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
             AutoReplenishment = true,
         });
-        var id = connector.Id;
         var builder = new ResiliencePipelineBuilder<HttpResponseMessage>()
             .AddRateLimiter(limiter)
             .AddTimeout(settings.TotalTimeout);

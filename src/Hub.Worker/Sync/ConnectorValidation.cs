@@ -131,7 +131,7 @@ public sealed partial class ConnectorValidation(ConnectorKinds kinds)
 
     private string KindNames() => string.Join(", ", kinds.All.Where(k => k is not ISubscriberConnectorKind).Select(k => k.Name).Order(StringComparer.Ordinal));
 
-    private static string? RequiredString(JsonElement body, string name, List<FieldError> errors, string expected)
+    internal static string? RequiredString(JsonElement body, string name, List<FieldError> errors, string expected)
     {
         if (!body.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
         {
@@ -248,7 +248,7 @@ public sealed partial class ConnectorValidation(ConnectorKinds kinds)
         public sealed class Refused : Exception;
     }
 
-    private void CheckConfiguration(JsonElement body, IConnectorKind? kind, List<FieldError> errors)
+    internal void CheckConfiguration(JsonElement body, IConnectorKind? kind, List<FieldError> errors)
     {
         if (!body.TryGetProperty("configuration", out var configuration) || configuration.ValueKind == JsonValueKind.Null)
         {
@@ -466,14 +466,14 @@ public sealed partial class ConnectorValidation(ConnectorKinds kinds)
         _ => "a valid mapping definition (docs/decisions/0003-declarative-mapping.md)",
     };
 
-    private static string JsonPathToField(string? path)
+    internal static string JsonPathToField(string? path)
     {
         var text = (path ?? "$").TrimStart('$').TrimStart('.');
         text = IndexPattern().Replace(text, ".$1").Replace("['", ".", StringComparison.Ordinal).Replace("']", "", StringComparison.Ordinal);
         return text.Length == 0 ? "$" : text;
     }
 
-    private static string FirstSentence(string message)
+    internal static string FirstSentence(string message)
     {
         var end = message.IndexOf(". Path:", StringComparison.Ordinal);
         return end > 0 ? message[..end] : message;
@@ -481,7 +481,7 @@ public sealed partial class ConnectorValidation(ConnectorKinds kinds)
 
     private static string Humanize(ValidationErrorKind kind) => HumanizePattern().Replace(kind.ToString(), " $1").ToLowerInvariant();
 
-    private static string Describe(JsonValueKind kind) => kind switch
+    internal static string Describe(JsonValueKind kind) => kind switch
     {
         JsonValueKind.Object => "an object",
         JsonValueKind.Array => "an array",
@@ -493,7 +493,7 @@ public sealed partial class ConnectorValidation(ConnectorKinds kinds)
     };
 
     [GeneratedRegex("^[a-z0-9][a-z0-9-]{1,62}$")]
-    private static partial Regex IdPattern();
+    internal static partial Regex IdPattern();
 
     [GeneratedRegex(@"\[(\d+)\]")]
     private static partial Regex IndexPattern();

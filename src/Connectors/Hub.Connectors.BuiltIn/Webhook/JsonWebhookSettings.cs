@@ -112,7 +112,7 @@ internal sealed partial record JsonWebhookSettings(
             : new JsonWebhookSettings(secret, previous, signatureHeader, timestampHeader, tolerance, maxBodyBytes);
     }
 
-    private static byte[]? Key(JsonElement root, string name, bool required, List<string> problems)
+    internal static byte[]? Key(JsonElement root, string name, bool required, List<string> problems)
     {
         if (!Present(root, name, out _))
         {
@@ -152,7 +152,7 @@ internal sealed partial record JsonWebhookSettings(
         return key;
     }
 
-    private static string? HeaderName(JsonElement root, string name, string fallback, List<string> problems)
+    internal static string? HeaderName(JsonElement root, string name, string fallback, List<string> problems)
     {
         if (!Present(root, name, out _))
         {
@@ -170,7 +170,7 @@ internal sealed partial record JsonWebhookSettings(
     }
 
     /// <summary>A present, non-empty string setting; <c>null</c> (with a problem when present but wrong) otherwise.</summary>
-    private static string? String(JsonElement root, string name, List<string> problems)
+    internal static string? String(JsonElement root, string name, List<string> problems)
     {
         if (!Present(root, name, out var value))
         {
@@ -193,7 +193,7 @@ internal sealed partial record JsonWebhookSettings(
         return text;
     }
 
-    private static bool Present(JsonElement root, string name, out JsonElement value) =>
+    internal static bool Present(JsonElement root, string name, out JsonElement value) =>
         root.TryGetProperty(name, out value) && value.ValueKind != JsonValueKind.Null;
 
     internal static string Describe(JsonValueKind kind) => kind switch
