@@ -55,6 +55,7 @@ public static class SubscriberExtensions
             .Validate(o => o.KeepDelivered >= TimeSpan.Zero, "Hub:Subscriptions:KeepDelivered must not be negative.")
             .ValidateOnStart();
         builder.Services.AddSingleton<IConnectorKind, SignedWebhookSubscriberKind>();
+        builder.Services.AddSingleton<IConnectorKind, Hub.Connectors.BuiltIn.NationalPortal.Client.NationalPortalClientKind>();
         builder.Services.AddSingleton<SubscriptionCatalog>();
         builder.Services.AddSingleton<Deliveries>();
         builder.Services.AddSingleton<SubscriptionRouter>();

@@ -15,7 +15,6 @@ public static class SyncExtensions
         builder.Services.AddSingleton<IConnectorKind, NationalPortalConnectorKind>();
         builder.Services.AddSingleton<IConnectorKind, JsonWebhookConnectorKind>();
         builder.Services.AddSingleton<IConnectorKind, SignedXmlConnectorKind>();
-        builder.Services.AddSingleton<IConnectorKind, Hub.Connectors.BuiltIn.NationalPortal.Client.NationalPortalClientKind>();
         builder.Services.AddSingleton<ConnectorCatalog>();
         builder.Services.AddSingleton<SyncLedger>();
         builder.Services.AddSingleton<ConnectorHttpClients>();

@@ -9,6 +9,7 @@ using Hub.Connectors.BuiltIn.NationalPortal.Client;
 using Hub.Contracts;
 using Hub.Core.Mapping;
 using Hub.Tests.Infrastructure;
+using Hub.Worker.Subscribers;
 using Hub.Worker.Sync;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -440,7 +441,7 @@ public sealed class NationalPortalClientTests : IAsyncLifetime
     public async Task The_kind_is_registered_as_a_subscriber_kind_and_its_schema_marks_the_password_secret()
     {
         var builder = Host.CreateApplicationBuilder();
-        builder.AddHubSync();
+        builder.AddHubSubscribers();
         using var services = builder.Services.BuildServiceProvider();
 
         var kind = Assert.IsType<NationalPortalClientKind>(Assert.Single(services.GetServices<IConnectorKind>(), k => k.Name == "national-portal-client"));
@@ -468,6 +469,26 @@ public sealed class NationalPortalClientTests : IAsyncLifetime
         Assert.Equal("kind", error.Field);
         Assert.Contains("subscriber kind", error.Problem, StringComparison.Ordinal);
         Assert.Equal("one of: national-portal", error.Expected);
+    }
+
+    [Fact]
+    public void A_subscription_with_the_kind_is_validated_against_its_schema_and_its_own_checks()
+    {
+        var kinds = new ConnectorKinds([new NationalPortalClientKind()]);
+        var validation = new SubscriptionValidation(kinds, new ConnectorValidation(kinds));
+        JsonObject Subscription(Action<JsonObject> change)
+        {
+            var configuration = JsonNode.Parse(Config(_portal.BaseUrl, 50, "p").GetRawText())!.AsObject();
+            change(configuration);
+            return new JsonObject { ["id"] = "portal-h56", ["kind"] = "national-portal-client", ["displayName"] = "Portal", ["configuration"] = configuration };
+        }
+
+        Assert.Empty(validation.Validate(JsonSerializer.SerializeToElement(Subscription(_ => { })), out var registration));
+        Assert.Equal("national-portal-client", registration!.Kind);
+        Assert.Equal(["configuration.dstcode"], validation.Validate(JsonSerializer.SerializeToElement(Subscription(c => c.Remove("dstcode"))), out _).Select(e => e.Field));
+        Assert.Equal(["configuration.chunkSize"], validation.Validate(JsonSerializer.SerializeToElement(Subscription(c => c["chunkSize"] = 0)), out _).Select(e => e.Field));
+        var baseUrl = Assert.Single(validation.Validate(JsonSerializer.SerializeToElement(Subscription(c => c["baseUrl"] = "ftp://portal.example")), out _));
+        Assert.Equal(("configuration.baseUrl", "must be an absolute http or https URL"), (baseUrl.Field, baseUrl.Problem));
     }
 
     [Fact]
