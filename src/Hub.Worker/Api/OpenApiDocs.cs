@@ -77,6 +77,24 @@ public static class OpenApiDocs
             ["to"] = "2027-01-11T02:00:00+07:00",
             ["reason"] = "the province moves its one-stop system to a new server",
         }),
+        ["PUT /api/subscriptions/{id}"] = ("application/json", () => new JsonObject
+        {
+            ["id"] = "moj-civil-status",
+            ["kind"] = "signed-webhook",
+            ["displayName"] = "Ministry of Justice: civil-status dossiers of H56",
+            ["configuration"] = new JsonObject
+            {
+                ["url"] = "https://events.moj.example.gov.vn/hub",
+                ["secret"] = "u9cFnr54aTRQ+3pH9mVVZKLCE0/o2tJ4iHNAF0I6mqA=",
+            },
+            ["filter"] = new JsonObject
+            {
+                ["agencies"] = new JsonArray("*.H56"),
+                ["procedures"] = new JsonArray("1.001612"),
+                ["statuses"] = new JsonArray(2, 4, 9, 10),
+            },
+            ["delivery"] = new JsonObject { ["maxAttempts"] = 8, ["retryBaseDelay"] = "00:00:10", ["maxRetryDelay"] = "00:30:00", ["batchSize"] = 100 },
+        }),
         ["POST /api/principals"] = ("application/json", () => new JsonObject
         {
             ["id"] = "it@h56",

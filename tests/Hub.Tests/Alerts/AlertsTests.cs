@@ -98,7 +98,7 @@ public sealed class AlertsHub : IAsyncLifetime
 }
 
 /// <summary>
-/// Acceptance point 5 of issue 6: an alert fires once (not at every evaluation) to the webhook when a connector goes late,
+/// An alert fires once (not at every evaluation) to the webhook when a connector goes late,
 /// once more when it goes failing, is resolved once, and fires not at all inside the connector's maintenance window.
 /// </summary>
 public sealed class AlertsTests(AlertsHub hub) : IClassFixture<AlertsHub>

@@ -67,6 +67,11 @@ public sealed class OpenApiTests(OpenApiHub hub) : IClassFixture<OpenApiHub>
         ["POST /api/connectors/{id}/backfill"] = "BackfillTests.A_dry_run_counts_the_range_and_stores_nothing_and_the_back_fill_stores_exactly_the_range_without_moving_the_cursor",
         ["POST /api/connectors/{id}/runs/{runId}/retry"] = "BackfillTests.A_failed_sync_and_a_failed_back_fill_are_retried_once_the_source_is_up_the_back_fill_from_where_it_stopped",
         ["POST /api/connectors/{id}/quarantine/reprocess"] = "ApiActionExchangeTests.A_request_is_logged_with_the_actor_the_reason_and_the_job_and_the_reply_names_the_entry",
+        ["GET /api/subscriptions"] = "SubscriberDeliveryTests.A_registration_with_mistakes_is_refused_with_every_problem_and_a_stored_secret_is_encrypted_and_never_shown",
+        ["PUT /api/subscriptions/{id}"] = "SubscriberDeliveryTests.A_registration_with_mistakes_is_refused_with_every_problem_and_a_stored_secret_is_encrypted_and_never_shown",
+        ["GET /api/subscriptions/{id}"] = "SubscriberDeliveryTests.A_failing_subscriber_holds_back_no_other_dead_letters_after_its_budget_and_is_replayed_from_the_list_to_success",
+        ["GET /api/subscriptions/{id}/deliveries"] = "SubscriberDeliveryTests.A_failing_subscriber_holds_back_no_other_dead_letters_after_its_budget_and_is_replayed_from_the_list_to_success",
+        ["POST /api/subscriptions/{id}/replay"] = "SubscriberDeliveryTests.A_failing_subscriber_holds_back_no_other_dead_letters_after_its_budget_and_is_replayed_from_the_list_to_success",
         ["POST /api/connectors/{id}/webhook"] = "WebhookDeliveryTests.A_signed_batch_to_a_connector_registered_from_a_file_is_stored_and_counted_and_a_re_signed_retry_stores_nothing_twice",
         ["POST /api/connectors/{id}/signed-xml"] = "SignedXmlEndpointTests.A_document_signed_by_xmlsec1_is_stored_logged_and_answered_with_a_receipt_signed_by_the_hub",
         ["GET /api/indicators"] = "IndicatorsApiTests.Operators_and_auditors_see_every_agency_a_province_admin_only_its_own_and_bad_queries_are_400",
@@ -164,6 +169,8 @@ public sealed class OpenApiTests(OpenApiHub hub) : IClassFixture<OpenApiHub>
         using var keys = JsonDocument.Parse(await hub.Process.Client.GetStringAsync($"/api/principals/{principal}"));
         Assert.Contains(keys.RootElement.GetProperty("keys").EnumerateArray(),
             k => k.GetProperty("expiresAt").GetDateTimeOffset() == new DateTimeOffset(2027, 6, 30, 0, 0, 0, TimeSpan.FromHours(7)));
+        var subscription = requests["PUT /api/subscriptions/{id}"].GetProperty("id").GetString();
+        Assert.Equal(HttpStatusCode.Created, await SendAsync(HttpMethod.Put, $"/api/subscriptions/{subscription}", "PUT /api/subscriptions/{id}"));
         // The check and preview examples are the registration (whose example address does not resolve here).
         Assert.Equal(registration.GetRawText(), requests["POST /api/connectors/check"].GetRawText());
         Assert.Equal(registration.GetRawText(), requests["POST /api/connectors/preview"].GetRawText());

@@ -10,7 +10,7 @@ using Npgsql;
 namespace Hub.Tests.Dashboard;
 
 /// <summary>
-/// Acceptance point 1 of issue 6, in a real browser against a real hub pulling a real simulated province every ten
+/// An operator's work on a failing province, in a real browser against a real hub pulling a real simulated province every ten
 /// seconds: the province's API goes down; the operator's overview, refreshing itself, marks it failing within one
 /// schedule interval of the moment the freshness rule makes it failing; the operator opens it, reads why its runs fail,
 /// pauses it with a reason, resumes it once the province is back, and sees it on time again after a successful run.

@@ -16,7 +16,7 @@ using Npgsql;
 namespace Hub.Tests.Secrets;
 
 /// <summary>
-/// Connector secrets at rest and in answers (issue 5, acceptance 4): registered from files with known secret values, they
+/// Connector secrets at rest and in answers: registered from files with known secret values, they
 /// are encrypted in PostgreSQL (the raw columns and every table of the schema read directly), absent from every answer
 /// of the API and from the hub's log, and still used: a rest-pull connector logs in to the simulator with its decrypted
 /// OAuth2 secret, a webhook delivery verifies, a portal client logs in, in a second hub process over the same database
