@@ -32,7 +32,7 @@ public sealed class PluginHubProcessTests : IAsyncLifetime
 
             Assert.Contains($"Connector plugin Hub.TestPlugin 1.2.3", hub.Output, StringComparison.Ordinal);
             Assert.Contains("Plugin Hub.TestPlugin: connector kind csv-pull (Hub.TestPlugin.CsvPullConnectorKind)", hub.Output, StringComparison.Ordinal);
-            Assert.Contains("Connector kinds: csv-pull, json-webhook, national-portal, rest-pull, signed-webhook, signed-xml", hub.Output, StringComparison.Ordinal);
+            Assert.Contains("Connector kinds: csv-pull, json-webhook, national-portal, national-portal-client, rest-pull, signed-webhook, signed-xml", hub.Output, StringComparison.Ordinal);
             Assert.Contains("Connector h13-legacy-csv (csv-pull) registered from h13-legacy-csv.json", hub.Output, StringComparison.Ordinal);
             var registered = await TestSecrets.Catalog(_db).GetAsync("h13-legacy-csv", CancellationToken.None);
             Assert.Equal("csv-pull", registered?.Registration.Kind);
