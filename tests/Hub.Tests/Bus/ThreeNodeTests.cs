@@ -18,7 +18,7 @@ namespace Hub.Tests.Bus;
 public class ThreeNodeTests(ITestOutputHelper output)
 {
     /// <summary>How long the load runs before the pushes end; the node is killed at a third and at two thirds of it.</summary>
-    private static readonly TimeSpan Period = TimeSpan.FromSeconds(45);
+    private static readonly TimeSpan Period = TimeSpan.FromSeconds(40);
 
     [Fact]
     public async Task Three_hubs_lose_nothing_while_one_of_them_is_killed_and_restarted_twice_under_pushes_and_pulls()
@@ -29,13 +29,13 @@ public class ThreeNodeTests(ITestOutputHelper output)
         {
             SourceSystem = system,
             AgencyPrefix = prefix,
-            Dossiers = 1000,
+            Dossiers = 300,
             Seed = seed,
             Start = window,
             End = window.AddDays(20),
             RollbackShare = 0.05,
-            // Slow pages keep the pulls going through the kills.
-            Faults = new FaultOptions { Latency = TimeSpan.FromMilliseconds(300) },
+            // Small, slow pages keep the pulls going through the kills.
+            Faults = new FaultOptions { Latency = TimeSpan.FromMilliseconds(500) },
         };
         await using var simulator = await SimulatorHost.StartAsync([Province("sim-n1", "H71", 71), Province("sim-n2", "H72", 72)]);
         var pulled = new[] { simulator["sim-n1"], simulator["sim-n2"] };
@@ -54,7 +54,7 @@ public class ThreeNodeTests(ITestOutputHelper output)
                 // Registered by file on every node; a schedule every 2 seconds, small pages.
                 await File.WriteAllTextAsync(Path.Combine(connectors, sim.Options.SourceSystem + ".json"), simulator.VendorRestConnectorJson(sim.Options.SourceSystem)
                     .Replace("\"*/1 * * * *\"", "\"*/2 * * * * *\"", StringComparison.Ordinal)
-                    .Replace("\"pageSize\": 1000", "\"pageSize\": 50", StringComparison.Ordinal));
+                    .Replace("\"pageSize\": 1000", "\"pageSize\": 25", StringComparison.Ordinal));
             }
 
             var template = await File.ReadAllTextAsync(Path.Combine(AppContext.BaseDirectory, "Connectors", "national-portal.connector.json"));
@@ -81,8 +81,10 @@ public class ThreeNodeTests(ITestOutputHelper output)
             await Task.WhenAll(nodes.Select(n => n!.WaitReadyAsync(TimeSpan.FromSeconds(120))));
             output.WriteLine($"Three nodes ready after {clock.Elapsed.TotalSeconds:0.0} s.");
 
-            // The pushes go round-robin over the nodes, as through a load balancer that sends a failed request to the next node.
-            using var balancer = new RoundRobin([.. nodes.Select(n => n!.BaseAddress)], TimeSpan.FromMilliseconds(15));
+            // The pushes go round-robin over the nodes, as through a load balancer that sends a failed request to the next
+            // node, paced to last at least the period: the dossier posts (most are sent again as updates) and the step posts.
+            var posts = pushed.RevisionCount / 10 * 1.8 + PortalTruth.Of(pushed).Steps.Count / 10.0;
+            using var balancer = new RoundRobin([.. nodes.Select(n => n!.BaseAddress)], Period / posts);
             using var client = new PortalSyncClient(pushed, nodes[0]!.BaseAddress, username, password, new PortalSyncOptions
             {
                 RowsPerPost = 10,
@@ -264,13 +266,15 @@ public class ThreeNodeTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// A load balancer in front of the nodes: each request goes to the next node in turn, after a short pause that
-    /// spreads the pushes over the test's period; a request that fails to reach a node (down, or killed while it was
-    /// answering) is sent again to the next one.
+    /// A load balancer in front of the nodes: each request goes to the next node in turn, at most one request started
+    /// per <paramref name="interval"/> (which spreads the pushes over the test's period); a request that fails to reach
+    /// a node (down, or killed while it was answering) is sent again to the next one.
     /// </summary>
-    private sealed class RoundRobin(Uri[] backends, TimeSpan pause) : DelegatingHandler(new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(5) })
+    private sealed class RoundRobin(Uri[] backends, TimeSpan interval) : DelegatingHandler(new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(5) })
     {
         private readonly Lock _lock = new();
+        private readonly Stopwatch _clock = Stopwatch.StartNew();
+        private TimeSpan _nextStart;
         private readonly Dictionary<Uri, int> _served = [];
         private int _next;
         private int _retried;
@@ -304,7 +308,15 @@ public class ThreeNodeTests(ITestOutputHelper output)
 
         protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
-            await Task.Delay(pause, cancellationToken);
+            TimeSpan wait;
+            lock (_lock)
+            {
+                var now = _clock.Elapsed;
+                wait = _nextStart > now ? _nextStart - now : TimeSpan.Zero;
+                _nextStart = (_nextStart > now ? _nextStart : now) + interval;
+            }
+
+            await Task.Delay(wait, cancellationToken);
             var body = request.Content is null ? null : await request.Content.ReadAsByteArrayAsync(cancellationToken);
             for (var attempt = 1; ; attempt++)
             {
