@@ -108,7 +108,6 @@ public class DispatcherCrashTests(ITestOutputHelper output)
                 // The kills interrupted dispatches that had published events without marking them sent: those came again.
                 Assert.True(killedMidDispatch > 0, "No kill hit an open dispatch transaction.");
                 Assert.True(view.Redelivered > 0, "No event was delivered twice: no kill landed between a publish and its commit.");
-                Assert.Equal(view.Received, view.Applied + view.Redelivered);
                 await subscriber.AssertViewEqualsStoreAsync(db);
             }
             finally
