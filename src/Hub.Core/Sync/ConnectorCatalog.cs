@@ -61,6 +61,16 @@ public sealed partial class ConnectorCatalog(NpgsqlDataSource dataSource, Connec
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+
+        // Writers of one connector id take turns from here: a row lock alone does not cover a connector not registered
+        // yet, so two writers (nodes starting with the same registration files) would both see none and both log it as
+        // registered, and one that found the row locked it before the source system's lock, the other after: a deadlock.
+        await using (var turn = new NpgsqlCommand("select pg_advisory_xact_lock(hashtextextended('connector-id:' || $1, 0))", connection))
+        {
+            turn.Parameters.Add(new() { Value = registration.Id });
+            await turn.ExecuteNonQueryAsync(cancellationToken);
+        }
+
         var storedBefore = await StoredAsync(connection, registration.Id, forUpdate: true, cancellationToken);
         var before = Readable(registration.Id, storedBefore);
         var lifecycle = mode switch

@@ -43,6 +43,20 @@ public sealed class PortalSyncClient : IDisposable
     /// <param name="password">Its password.</param>
     /// <param name="options">How to replay; defaults when null.</param>
     public PortalSyncClient(SimulatedProvince province, Uri hubBaseAddress, string username, string password, PortalSyncOptions? options = null)
+        : this(province, hubBaseAddress, username, password, options, handler: null)
+    {
+    }
+
+    /// <param name="province">The province whose revisions are replayed.</param>
+    /// <param name="hubBaseAddress">The hub, for example <c>http://127.0.0.1:5080/</c>; the protocol is under <c>portal/</c>.</param>
+    /// <param name="username">The user name of the hub's national-portal connector.</param>
+    /// <param name="password">Its password.</param>
+    /// <param name="options">How to replay; defaults when null.</param>
+    /// <param name="handler">
+    /// What sends the requests (for example a load balancer in front of several hubs); the client disposes it. A
+    /// default handler when null.
+    /// </param>
+    public PortalSyncClient(SimulatedProvince province, Uri hubBaseAddress, string username, string password, PortalSyncOptions? options, HttpMessageHandler? handler)
     {
         ArgumentNullException.ThrowIfNull(province);
         ArgumentNullException.ThrowIfNull(hubBaseAddress);
@@ -57,7 +71,7 @@ public sealed class PortalSyncClient : IDisposable
         _password = password;
         _random = new Random(Options.Seed);
         var baseText = hubBaseAddress.AbsoluteUri;
-        _http = new HttpClient { BaseAddress = new Uri(baseText.EndsWith('/') ? baseText : baseText + "/"), Timeout = TimeSpan.FromSeconds(60) };
+        _http = new HttpClient(handler ?? new HttpClientHandler()) { BaseAddress = new Uri(baseText.EndsWith('/') ? baseText : baseText + "/"), Timeout = TimeSpan.FromSeconds(60) };
     }
 
     /// <summary>How the province is replayed.</summary>

@@ -22,6 +22,22 @@ public class RegistrationExchangeTests
         (await LogCheck.EntriesAsync(db, connector)).Where(e => e.Kind == "admin").ToList();
 
     [Fact]
+    public async Task Hub_nodes_saving_the_same_registration_file_at_once_neither_deadlock_nor_log_it_twice()
+    {
+        // As several nodes starting together register the same connector files: each save in a transaction of its own.
+        await using var db = await TestDatabase.CreateSchemaAsync("registration_race");
+        var catalog = TestSecrets.Catalog(db);
+        for (var round = 0; round < 15; round++)
+        {
+            var connector = SyncHarness.Scripted($"race{round}", $"race{round}");
+            var saves = Enumerable.Range(0, 6).Select(node => Task.Run(() => catalog.SaveAsync(connector, $"file:/node{node}/race.json", null, None)));
+            var actions = await Task.WhenAll(saves);
+            Assert.Equal(["connector.registered"], actions.SelectMany(a => a));
+            Assert.Equal(["connector.registered"], (await ActionsAsync(db, connector.Id)).Select(e => e.Action));
+        }
+    }
+
+    [Fact]
     public async Task Each_change_of_a_registration_is_logged_once_with_its_actor_and_reason_and_an_unchanged_save_logs_nothing()
     {
         await using var db = await TestDatabase.CreateSchemaAsync("registration_exchange");

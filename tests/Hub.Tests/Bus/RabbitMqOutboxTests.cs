@@ -1,11 +1,8 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Text.Json;
 using Hub.Contracts;
 using Hub.Core.Store;
 using Hub.Tests.Infrastructure;
-using MassTransit;
-using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using Xunit.Abstractions;
 
@@ -27,8 +24,8 @@ public class RabbitMqOutboxTests(ITestOutputHelper output)
         try
         {
             // The subscriber's queue is bound before anything is published: RabbitMQ drops what no queue is bound for.
-            await using var subscriber = await Subscriber.StartAsync(broker);
-            await using var hub = HubProcess.Start(work, HubSettings(db, broker));
+            await using var subscriber = await BusSubscriber.StartAsync(broker);
+            await using var hub = HubProcess.Start(work, broker.HubSettings(db));
             await hub.WaitReadyAsync(TimeSpan.FromSeconds(90));
 
             var store = Changes.Store(db);
@@ -71,9 +68,9 @@ public class RabbitMqOutboxTests(ITestOutputHelper output)
         var work = Directory.CreateTempSubdirectory("hub-rabbit-outage-").FullName;
         try
         {
-            await using var subscriber = await Subscriber.StartAsync(broker);
+            await using var subscriber = await BusSubscriber.StartAsync(broker);
             var down = broker with { Port = TestRabbitMq.UnusedPort() };
-            await using (var hub = HubProcess.Start(work, new Dictionary<string, string>(HubSettings(db, down))
+            await using (var hub = HubProcess.Start(work, new Dictionary<string, string>(down.HubSettings(db))
             {
                 ["Hub__Bus__PublishTimeout"] = "00:00:01",
             }))
@@ -101,7 +98,7 @@ public class RabbitMqOutboxTests(ITestOutputHelper output)
             }
 
             // Nothing was lost: a hub that reaches the broker publishes every pending event.
-            await using (var hub = HubProcess.Start(work, HubSettings(db, broker)))
+            await using (var hub = HubProcess.Start(work, broker.HubSettings(db)))
             {
                 await hub.WaitReadyAsync(TimeSpan.FromSeconds(90));
                 var received = await subscriber.WaitForAsync(5, TimeSpan.FromSeconds(30), hub);
@@ -147,18 +144,6 @@ public class RabbitMqOutboxTests(ITestOutputHelper output)
             Directory.Delete(work, recursive: true);
         }
     }
-
-    private static Dictionary<string, string> HubSettings(NpgsqlDataSource db, TestBroker broker) => new()
-    {
-        ["ConnectionStrings__Hub"] = db.ConnectionString,
-        ["Hub__Bus__DispatchInterval"] = "00:00:00.200",
-        ["Hub__Bus__Transport"] = "RabbitMq",
-        ["Hub__Bus__RabbitMq__Host"] = broker.Host,
-        ["Hub__Bus__RabbitMq__Port"] = broker.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        ["Hub__Bus__RabbitMq__VirtualHost"] = broker.VirtualHost,
-        ["Hub__Bus__RabbitMq__Username"] = broker.Username,
-        ["Hub__Bus__RabbitMq__Password"] = broker.Password,
-    };
 
     private sealed record Health(HttpStatusCode Code, Dictionary<string, string> Checks);
 
@@ -211,78 +196,5 @@ public class RabbitMqOutboxTests(ITestOutputHelper output)
     {
         await using var command = db.CreateCommand(sql);
         return await command.ExecuteScalarAsync();
-    }
-
-    /// <summary>What a subscriber received: the message and the message id it came with.</summary>
-    public sealed record Delivery(Guid? MessageId, DossierStatusChanged Message);
-
-    /// <summary>A subscriber's deliveries, shared by its consumer instances.</summary>
-    public sealed class Inbox
-    {
-        public ConcurrentQueue<Delivery> Deliveries { get; } = new();
-    }
-
-    /// <summary>Records every <see cref="DossierStatusChanged"/> it consumes.</summary>
-    public sealed class Recorder(Inbox inbox) : IConsumer<DossierStatusChanged>
-    {
-        public Task Consume(ConsumeContext<DossierStatusChanged> context)
-        {
-            inbox.Deliveries.Enqueue(new Delivery(context.MessageId, context.Message));
-            return Task.CompletedTask;
-        }
-    }
-
-    /// <summary>A MassTransit bus in the test process, subscribed on its own queue of the test's virtual host.</summary>
-    private sealed class Subscriber(ServiceProvider provider, IBusControl bus) : IAsyncDisposable
-    {
-        public IReadOnlyCollection<Delivery> Received => provider.GetRequiredService<Inbox>().Deliveries;
-
-        public static async Task<Subscriber> StartAsync(TestBroker broker)
-        {
-            var provider = new ServiceCollection()
-                .AddSingleton<Inbox>()
-                .AddMassTransit(x =>
-                {
-                    x.DisableUsageTelemetry();
-                    x.AddConsumer<Recorder>().Endpoint(e => e.Name = "hub-tests-subscriber");
-                    x.UsingRabbitMq((context, cfg) =>
-                    {
-                        cfg.Host(broker.Host, (ushort)broker.Port, broker.VirtualHost, h =>
-                        {
-                            h.Username(broker.Username);
-                            h.Password(broker.Password);
-                        });
-                        cfg.ConfigureEndpoints(context);
-                    });
-                })
-                .BuildServiceProvider(true);
-            var bus = provider.GetRequiredService<IBusControl>();
-            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            var handle = await bus.StartAsync(cts.Token);
-            await handle.Ready.WaitAsync(cts.Token);
-            return new Subscriber(provider, bus);
-        }
-
-        /// <summary>The deliveries once there are this many distinct messages; fails with the hub's output if not in time.</summary>
-        public async Task<List<Delivery>> WaitForAsync(int count, TimeSpan timeout, HubProcess hub)
-        {
-            var deadline = DateTimeOffset.UtcNow + timeout;
-            while (Distinct().Count < count)
-            {
-                Assert.True(DateTimeOffset.UtcNow < deadline,
-                    $"The subscriber received {Distinct().Count} of {count} events within {timeout}. The hub's output:\n{hub.Output}");
-                await Task.Delay(100);
-            }
-
-            return Distinct();
-        }
-
-        private List<Delivery> Distinct() => [.. Received.DistinctBy(d => d.MessageId)];
-
-        public async ValueTask DisposeAsync()
-        {
-            await bus.StopAsync(CancellationToken.None);
-            await provider.DisposeAsync();
-        }
     }
 }

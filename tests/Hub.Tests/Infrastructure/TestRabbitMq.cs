@@ -6,7 +6,21 @@ using System.Text;
 namespace Hub.Tests.Infrastructure;
 
 /// <summary>A virtual host of the test node, with a user of its own (random password) allowed everything in it.</summary>
-public sealed record TestBroker(string Host, int Port, string VirtualHost, string Username, string Password);
+public sealed record TestBroker(string Host, int Port, string VirtualHost, string Username, string Password)
+{
+    /// <summary>The settings of a hub process on this database that publishes its outbox to this virtual host.</summary>
+    public Dictionary<string, string> HubSettings(Npgsql.NpgsqlDataSource db) => new()
+    {
+        ["ConnectionStrings__Hub"] = db.ConnectionString,
+        ["Hub__Bus__DispatchInterval"] = "00:00:00.200",
+        ["Hub__Bus__Transport"] = "RabbitMq",
+        ["Hub__Bus__RabbitMq__Host"] = Host,
+        ["Hub__Bus__RabbitMq__Port"] = Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["Hub__Bus__RabbitMq__VirtualHost"] = VirtualHost,
+        ["Hub__Bus__RabbitMq__Username"] = Username,
+        ["Hub__Bus__RabbitMq__Password"] = Password,
+    };
+}
 
 /// <summary>
 /// One throwaway RabbitMQ node for the whole test run, started from the machine's <c>rabbitmq-server</c> (Debian's

@@ -33,19 +33,27 @@ public class RestSyncEndToEndTests
     }
 
     /// <summary>What the store holds after writing the simulator's truth directly: the reference.</summary>
-    internal static async Task<string> TruthSnapshotAsync(SimulatedTruth truth, string mappingVersion, string schema)
+    internal static Task<string> TruthSnapshotAsync(SimulatedTruth truth, string mappingVersion, string schema) =>
+        TruthSnapshotAsync(schema, (truth, mappingVersion));
+
+    /// <summary>What the store holds after writing the truths of several sources directly, each with its mapping version.</summary>
+    internal static async Task<string> TruthSnapshotAsync(string schema, params (SimulatedTruth Truth, string MappingVersion)[] truths)
     {
         await using var reference = await TestDatabase.CreateSchemaAsync(schema);
         var store = Changes.Store(reference);
-        var changes = truth.Changes.Select(c => c with { MappingVersion = mappingVersion }).ToList();
-        for (var i = 0; i < changes.Count; i += 20000)
+        foreach (var (truth, mappingVersion) in truths)
         {
-            var result = await store.WriteAsync(new ChangeBatch { Dossiers = changes.Skip(i).Take(20000).ToList() }, None);
-            Assert.Empty(result.Rejected);
+            var changes = truth.Changes.Select(c => c with { MappingVersion = mappingVersion }).ToList();
+            for (var i = 0; i < changes.Count; i += 20000)
+            {
+                var result = await store.WriteAsync(new ChangeBatch { Dossiers = changes.Skip(i).Take(20000).ToList() }, None);
+                Assert.Empty(result.Rejected);
+            }
+
+            var steps = await store.WriteAsync(new ChangeBatch { Steps = truth.Steps }, None);
+            Assert.Empty(steps.Rejected);
         }
 
-        var steps = await store.WriteAsync(new ChangeBatch { Steps = truth.Steps }, None);
-        Assert.Empty(steps.Rejected);
         return await StoreSnapshot.TakeAsync(reference);
     }
 
