@@ -34,11 +34,18 @@ public class DispatcherCrashTests(ITestOutputHelper output)
         {
             // The subscriber's queue is bound before anything is published: RabbitMQ drops what no queue is bound for.
             await using var subscriber = await BusSubscriber.StartAsync(broker);
+
+            // A subscription delivered by the hub itself: its routing and deliveries are killed too.
+            await using var webhook = await WebhookSubscriber.StartAsync();
+            await webhook.SubscribeAsync(db, "crash-copy");
             var settings = new Dictionary<string, string>(broker.HubSettings(db))
             {
                 // Small transactions, so that a kill lands between claims, publishes and commits.
                 ["Hub__Bus__DispatchBatchSize"] = "20",
                 ["Hub__Scheduler__Enabled"] = "false",
+                ["Hub__Subscriptions__Lease"] = "00:00:05",
+                ["Hub__Subscriptions__BatchTimeout"] = "00:00:03",
+                ["Hub__Subscriptions__DeliveryInterval"] = "00:00:00.200",
             };
             var hub = HubProcess.Start(work, settings);
             try
@@ -107,6 +114,12 @@ public class DispatcherCrashTests(ITestOutputHelper output)
 
                 // Nothing stored was left unpublished (the assertion names what is missing), and the view is the store.
                 await subscriber.AssertViewEqualsStoreAsync(db);
+
+                // The webhook subscriber, fed by the hub's routing and delivery through the same kills, applied every event once.
+                await webhook.View.WaitForStoredAsync(db, TimeSpan.FromSeconds(60));
+                output.WriteLine($"Webhook subscriber: {webhook.View.Received} events received, {webhook.View.Applied} applied, {webhook.View.Redelivered} redelivered");
+                await webhook.View.AssertEqualsStoreAsync(db);
+                Assert.Empty(webhook.BadSignatures);
 
                 // The kills interrupted dispatches that had published events without marking them sent: those came again.
                 Assert.True(killedMidDispatch > 0, "No kill hit an open dispatch transaction.");

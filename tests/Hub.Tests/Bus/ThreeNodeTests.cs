@@ -69,10 +69,16 @@ public class ThreeNodeTests(ITestOutputHelper output)
                 ["Hub__Scheduler__SchemaName"] = "hf_nodes_" + Guid.NewGuid().ToString("N")[..8],
                 ["Hub__Scheduler__ScheduleRefresh"] = "00:00:02",
                 ["Hub__Bus__DispatchBatchSize"] = "50",
+                // A killed node's subscriptions are taken over by another after 5 s.
+                ["Hub__Subscriptions__Lease"] = "00:00:05",
+                ["Hub__Subscriptions__BatchTimeout"] = "00:00:03",
+                ["Hub__Subscriptions__DeliveryInterval"] = "00:00:00.200",
             };
 
-            // The subscriber's queue is bound before any node publishes.
+            // The subscriber's queue is bound before any node publishes; the webhook subscription exists before any node routes.
             await using var subscriber = await BusSubscriber.StartAsync(broker);
+            await using var webhook = await WebhookSubscriber.StartAsync();
+            await webhook.SubscribeAsync(db, "three-nodes-copy");
             for (var i = 0; i < 3; i++)
             {
                 nodes[i] = HubProcess.Start(works[i], settings);
@@ -182,6 +188,12 @@ public class ThreeNodeTests(ITestOutputHelper output)
             var actual = await StoreSnapshot.TakeAsync(db);
             Assert.True(truth == actual, FirstDifference(truth, actual));
             await subscriber.AssertViewEqualsStoreAsync(db);
+
+            // The hub's own delivery to a signed-webhook subscription, under the same kills: its view is the store too.
+            await webhook.View.WaitForStoredAsync(db, TimeSpan.FromSeconds(60));
+            output.WriteLine($"Webhook subscriber: {webhook.View.Received} events received, {webhook.View.Applied} applied, {webhook.View.Redelivered} redelivered.");
+            await webhook.View.AssertEqualsStoreAsync(db);
+            Assert.Empty(webhook.BadSignatures);
         }
         finally
         {

@@ -185,6 +185,66 @@ public sealed class SubscriberView
 
     private static string Line(DossierStep s) =>
         $"{s.SourceSystem}|{s.NativeId}|{Convert.ToHexString(ChangeHashing.StepKey(s))}|{Convert.ToHexString(ChangeHashing.Hash(s))}|{s.StepTime.UtcTicks}|{s.Officer}";
+
+    /// <summary>
+    /// Waits until every event the store's records were announced with has been applied, or the timeout has passed;
+    /// <see cref="AssertEqualsStoreAsync"/> then says what is missing, if anything.
+    /// </summary>
+    public async Task WaitForStoredAsync(NpgsqlDataSource db, TimeSpan timeout)
+    {
+        var deadline = DateTimeOffset.UtcNow + timeout;
+        while (DateTimeOffset.UtcNow < deadline)
+        {
+            var (changes, steps) = await SubscriberView.StoredEventIdsAsync(db);
+            var applied = AppliedIds();
+            if (changes.IsSubsetOf(applied) && steps.IsSubsetOf(applied))
+            {
+                return;
+            }
+
+            await Task.Delay(500);
+        }
+    }
+
+    /// <summary>
+    /// The store and the view agree: every change of the history and every stored step was received (by event id),
+    /// every change event received is a change of the history, every message id is its event's id, and the view's current
+    /// change of each dossier and its steps are the store's.
+    /// </summary>
+    public async Task AssertEqualsStoreAsync(NpgsqlDataSource db)
+    {
+        var (changes, steps) = await SubscriberView.StoredEventIdsAsync(db);
+        var applied = AppliedIds();
+        var missingChanges = changes.Count(id => !applied.Contains(id));
+        var missingSteps = steps.Count(id => !applied.Contains(id));
+        Assert.True(missingChanges == 0 && missingSteps == 0,
+            $"{missingChanges} of {changes.Count} stored changes and {missingSteps} of {steps.Count} stored steps never reached the subscriber.");
+        var invented = Deliveries.Select(d => d.Message.EventId).Distinct().Count(id => !changes.Contains(id));
+        Assert.True(invented == 0, $"{invented} change events received name no change of the history.");
+        Assert.Equal(0, WrongMessageIds);
+
+        var (storeCurrent, storeSteps) = await SubscriberView.StoreLinesAsync(db);
+        var (viewCurrent, viewSteps) = Lines();
+        Assert.True(storeCurrent.SequenceEqual(viewCurrent, StringComparer.Ordinal),
+            $"The subscriber's current changes differ from the store's ({viewCurrent.Count} against {storeCurrent.Count}); first difference: " +
+            FirstDifference(storeCurrent, viewCurrent));
+        Assert.True(storeSteps.SequenceEqual(viewSteps, StringComparer.Ordinal),
+            $"The subscriber's steps differ from the store's ({viewSteps.Count} against {storeSteps.Count}); first difference: " +
+            FirstDifference(storeSteps, viewSteps));
+    }
+
+    private static string FirstDifference(List<string> expected, List<string> actual)
+    {
+        for (var i = 0; i < Math.Min(expected.Count, actual.Count); i++)
+        {
+            if (expected[i] != actual[i])
+            {
+                return $"store {expected[i]}, view {actual[i]}";
+            }
+        }
+
+        return expected.Count > actual.Count ? $"store {expected[actual.Count]}, view none" : actual.Count > expected.Count ? $"view {actual[expected.Count]}, store none" : "none";
+    }
 }
 
 /// <summary>Applies each event it consumes to the subscriber's <see cref="SubscriberView"/>.</summary>
@@ -256,65 +316,11 @@ public sealed class BusSubscriber(ServiceProvider provider, IBusControl bus) : I
         return Distinct();
     }
 
-    /// <summary>
-    /// Waits until every event the store's records were announced with has been applied, or the timeout has passed;
-    /// <see cref="AssertViewEqualsStoreAsync"/> then says what is missing, if anything.
-    /// </summary>
-    public async Task WaitForStoredAsync(NpgsqlDataSource db, TimeSpan timeout)
-    {
-        var deadline = DateTimeOffset.UtcNow + timeout;
-        while (DateTimeOffset.UtcNow < deadline)
-        {
-            var (changes, steps) = await SubscriberView.StoredEventIdsAsync(db);
-            var applied = View.AppliedIds();
-            if (changes.IsSubsetOf(applied) && steps.IsSubsetOf(applied))
-            {
-                return;
-            }
+    /// <summary>Waits until the view has applied every stored record's event (see <see cref="SubscriberView.WaitForStoredAsync"/>).</summary>
+    public Task WaitForStoredAsync(NpgsqlDataSource db, TimeSpan timeout) => View.WaitForStoredAsync(db, timeout);
 
-            await Task.Delay(500);
-        }
-    }
-
-    /// <summary>
-    /// The store and the view agree: every change of the history and every stored step was received (by event id),
-    /// every change event received is a change of the history, every message id is its event's id, and the view's current
-    /// change of each dossier and its steps are the store's.
-    /// </summary>
-    public async Task AssertViewEqualsStoreAsync(NpgsqlDataSource db)
-    {
-        var (changes, steps) = await SubscriberView.StoredEventIdsAsync(db);
-        var applied = View.AppliedIds();
-        var missingChanges = changes.Count(id => !applied.Contains(id));
-        var missingSteps = steps.Count(id => !applied.Contains(id));
-        Assert.True(missingChanges == 0 && missingSteps == 0,
-            $"{missingChanges} of {changes.Count} stored changes and {missingSteps} of {steps.Count} stored steps never reached the subscriber.");
-        var invented = Received.Select(d => d.Message.EventId).Distinct().Count(id => !changes.Contains(id));
-        Assert.True(invented == 0, $"{invented} change events received name no change of the history.");
-        Assert.Equal(0, View.WrongMessageIds);
-
-        var (storeCurrent, storeSteps) = await SubscriberView.StoreLinesAsync(db);
-        var (viewCurrent, viewSteps) = View.Lines();
-        Assert.True(storeCurrent.SequenceEqual(viewCurrent, StringComparer.Ordinal),
-            $"The subscriber's current changes differ from the store's ({viewCurrent.Count} against {storeCurrent.Count}); first difference: " +
-            FirstDifference(storeCurrent, viewCurrent));
-        Assert.True(storeSteps.SequenceEqual(viewSteps, StringComparer.Ordinal),
-            $"The subscriber's steps differ from the store's ({viewSteps.Count} against {storeSteps.Count}); first difference: " +
-            FirstDifference(storeSteps, viewSteps));
-    }
-
-    private static string FirstDifference(List<string> expected, List<string> actual)
-    {
-        for (var i = 0; i < Math.Min(expected.Count, actual.Count); i++)
-        {
-            if (expected[i] != actual[i])
-            {
-                return $"store {expected[i]}, view {actual[i]}";
-            }
-        }
-
-        return expected.Count > actual.Count ? $"store {expected[actual.Count]}, view none" : actual.Count > expected.Count ? $"view {actual[expected.Count]}, store none" : "none";
-    }
+    /// <summary>The store and the view agree (see <see cref="SubscriberView.AssertEqualsStoreAsync"/>).</summary>
+    public Task AssertViewEqualsStoreAsync(NpgsqlDataSource db) => View.AssertEqualsStoreAsync(db);
 
     private List<Delivery> Distinct() => [.. Received.DistinctBy(d => d.MessageId)];
 

@@ -2,6 +2,9 @@ using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using Hub.Connectors.BuiltIn.Webhook;
+using Hub.Contracts;
+using Hub.Core.Delivery;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -36,6 +39,9 @@ public sealed class WebhookSubscriber : IAsyncDisposable
 
     /// <summary>Posts answered with a refusal, and the number of events each carried.</summary>
     public ConcurrentQueue<int> Refused { get; } = new();
+
+    /// <summary>What the subscriber made of the events it took: each applied once by event id, as a consumer of the hub's events does.</summary>
+    public SubscriberView View { get; } = new();
 
     /// <summary>Posts taken, and the number of events each carried.</summary>
     public ConcurrentQueue<int> Accepted { get; } = new();
@@ -79,6 +85,16 @@ public sealed class WebhookSubscriber : IAsyncDisposable
             foreach (var e in events)
             {
                 subscriber.Events.Enqueue(e);
+                if (e.Item1 == "dossier-status-changed")
+                {
+                    var changed = e.Item2.Deserialize<DossierStatusChanged>(Web)!;
+                    subscriber.View.Apply(changed.EventId, changed);
+                }
+                else
+                {
+                    var step = e.Item2.Deserialize<DossierStepAdded>(Web)!;
+                    subscriber.View.Apply(step.EventId, step);
+                }
             }
 
             subscriber.Accepted.Enqueue(events.Count);
@@ -102,5 +118,25 @@ public sealed class WebhookSubscriber : IAsyncDisposable
         resilience,
     };
 
+    /// <summary>
+    /// A signed-webhook subscription for this endpoint, as the hub's catalog stores it: saved before the hubs start, it
+    /// gets every event from the first one on.
+    /// </summary>
+    public SubscriptionRegistration Subscription(string id) => new()
+    {
+        Id = id,
+        Kind = "signed-webhook",
+        DisplayName = "Test subscriber " + id,
+        Configuration = JsonSerializer.SerializeToElement(new { url = Url.ToString(), secret = Secret }),
+        Delivery = new DeliverySettings { RetryBaseDelay = TimeSpan.FromMilliseconds(200), MaxRetryDelay = TimeSpan.FromSeconds(2), MaxAttempts = 100 },
+    };
+
+    /// <summary>Saves <see cref="Subscription"/> in the database of the hubs to come.</summary>
+    public async Task SubscribeAsync(Npgsql.NpgsqlDataSource db, string id) =>
+        await new SubscriptionCatalog(db, TestSecrets.For(db, new SignedWebhookSubscriberKind()), TimeProvider.System)
+            .SaveAsync(Subscription(id), "test", null, CancellationToken.None);
+
     public async ValueTask DisposeAsync() => await _app.DisposeAsync();
+
+    private static readonly JsonSerializerOptions Web = new(JsonSerializerDefaults.Web);
 }
