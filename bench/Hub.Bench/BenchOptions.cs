@@ -36,6 +36,9 @@ internal sealed record BenchOptions
     /// <summary>Xmlverify scenario: passes over all documents (the three measurements take turns on every document).</summary>
     public int XmlRounds { get; init; } = 10;
 
+    /// <summary>Nodes scenario: runs of each configuration (1 and 3 nodes), alternating their order.</summary>
+    public int Rounds { get; init; } = 2;
+
     /// <summary>Nodes scenario: changes of the throughput workload (the same for 1 and 3 nodes).</summary>
     public int NodeChanges { get; init; } = 100_000;
 
@@ -96,6 +99,7 @@ internal sealed record BenchOptions
                 "--naive-sample" => options with { NaiveSample = int.Parse(value, CultureInfo.InvariantCulture) },
                 "--results" => options with { ResultsFile = value },
                 "--scenario" => options with { Scenario = value is "store" or "sync" or "exchange" or "xmlverify" or "nodes" ? value : throw new ArgumentException($"Unknown scenario '{value}'. Scenarios: store, sync, exchange, xmlverify, nodes.") },
+                "--rounds" => options with { Rounds = int.Parse(value, CultureInfo.InvariantCulture) },
                 "--node-changes" => options with { NodeChanges = int.Parse(value, CultureInfo.InvariantCulture) },
                 "--node-batch" => options with { NodeBatch = int.Parse(value, CultureInfo.InvariantCulture) },
                 "--pushers" => options with { Pushers = int.Parse(value, CultureInfo.InvariantCulture) },
@@ -115,7 +119,7 @@ internal sealed record BenchOptions
                 "--provinces" => options with { Provinces = int.Parse(value, CultureInfo.InvariantCulture) },
                 "--province-dossiers" => options with { ProvinceDossiers = int.Parse(value, CultureInfo.InvariantCulture) },
                 _ => throw new ArgumentException(
-                    $"Unknown option '{args[i]}'. Options: --scenario store|sync|exchange|xmlverify|nodes --node-changes --node-batch --pushers --connectors --latency-rate --latency-seconds --latency-batch --dispatch-interval --short-interval TIME|none --node-cores --backfill-dossiers --backfill-minutes --log-entries --xml-documents --xml-items --xml-rounds --changes --dossiers --systems --batch --writers --naive-sample --provinces --province-dossiers --results FILE"),
+                    $"Unknown option '{args[i]}'. Options: --scenario store|sync|exchange|xmlverify|nodes --rounds --node-changes --node-batch --pushers --connectors --latency-rate --latency-seconds --latency-batch --dispatch-interval --short-interval TIME|none --node-cores --backfill-dossiers --backfill-minutes --log-entries --xml-documents --xml-items --xml-rounds --changes --dossiers --systems --batch --writers --naive-sample --provinces --province-dossiers --results FILE"),
             };
         }
 
