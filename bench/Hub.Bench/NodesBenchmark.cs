@@ -40,6 +40,9 @@ internal static class NodesBenchmark
     /// <summary>Seconds of latency load before the measured ones, on each configuration's fresh nodes.</summary>
     private const int WarmUpSeconds = 5;
 
+    /// <summary>Seconds the nodes are watched doing nothing, for their idle CPU.</summary>
+    private const int IdleSeconds = 10;
+
     /// <summary>
     /// Changes per dossier of a back-fill: the sync benchmark's simulated provinces (4 × 25,000 dossiers over 30 days)
     /// have 456,765 changes for 100,000 dossiers.
@@ -85,12 +88,18 @@ internal static class NodesBenchmark
             // Rounds alternate the order (1 then 3, 3 then 1) so that outside load drifting over the run weighs on both alike.
             var ones = new List<Outcome>();
             var threes = new List<Outcome>();
+            var shorts = new List<Outcome>();
             for (var round = 0; round < o.Rounds; round++)
             {
                 foreach (var nodes in round % 2 == 0 ? new[] { 1, 3 } : [3, 1])
                 {
                     var outcome = await RunConfigurationAsync(o, server, admin, rabbit, broker, book, work, nodes, $"n{nodes}r{round + 1}", o.DispatchInterval, throughputBatches);
                     (nodes == 1 ? ones : threes).Add(outcome);
+                }
+
+                if (o.ShortInterval is { } interval)
+                {
+                    shorts.Add(await RunConfigurationAsync(o, server, admin, rabbit, broker, book, work, nodes: 3, $"n3s{round + 1}", interval, throughput: null));
                 }
             }
 
@@ -99,11 +108,7 @@ internal static class NodesBenchmark
             var three = threes.MaxBy(r => r.DeliveredRate)!;
             var oneLatency = ones.Select(r => r.Latency!).MinBy(l => l.P99)!;
             var latency = threes.Select(r => r.Latency!).MinBy(l => l.P99)!;
-            Outcome? shortInterval = null;
-            if (o.ShortInterval is { } interval)
-            {
-                shortInterval = await RunConfigurationAsync(o, server, admin, rabbit, broker, book, work, nodes: 3, "n3s", interval, throughput: null);
-            }
+            var shortInterval = shorts.Count == 0 ? null : shorts.MinBy(r => r.Latency!.P99);
 
             // PostgreSQL's write ceiling on this machine in the same run: raw binary COPY of the throughput workload's rows.
             var copyRate = await CopyBaselineAsync(server, admin, three.Database, throughputBatches);
@@ -137,6 +142,7 @@ internal static class NodesBenchmark
                 string.Create(C, $"3node/1node stored ratio: {three.StoredRate / one.StoredRate:F2}"),
                 string.Create(C, $"node CPU ms per change: {nodeCpuMs:F2}"),
                 string.Create(C, $"1node CPU ms per change: {one.NodeCpuSeconds / one.Changes * 1000:F2}"),
+                string.Create(C, $"idle CPU per node (cores): {threes.Average(r => r.IdleCoresPerNode):F3}"),
                 string.Create(C, $"PostgreSQL CPU ms per change: {pgCpuMs:F2}"),
                 string.Create(C, $"RabbitMQ CPU ms per change: {three.RabbitCpuSeconds / three.Changes * 1000:F2}"),
                 string.Create(C, $"PostgreSQL COPY ceiling rows/s: {copyRate:F0}"),
@@ -178,7 +184,7 @@ internal static class NodesBenchmark
                         + I($"(2) throughput: {expected:N0} changes ({expected / ChangesPerDossier:N0} dossiers × {ChangesPerDossier} statuses) in signed pushes of {o.NodeBatch} sent by {o.Pushers} concurrent pushers, as fast as the nodes take them; end to end = until the subscriber has received every event (the `3node/1node ratio`), stored = until the last push was answered 200 (every change committed with its outbox row; the dispatchers publish meanwhile). ")
                         + I($"Outside load only ever slows a run down, so each printed figure is the configuration's best round (throughput and CPU from its fastest end-to-end round, latency from its lowest p99); the table shows every round. ")
                         + I($"The headline latency is with 3 nodes and the default `Hub:Bus:DispatchInterval` (00:00:01): the outbox is polled, so an event waits for the next poll of some node's dispatcher.")
-                        + (shortInterval is null ? "" : I($" The same latency run with `Hub__Bus__DispatchInterval={o.ShortInterval}` is shown next to it (3 nodes; the default was not changed)."))
+                        + (shortInterval is null ? "" : I($" The same latency run with `Hub__Bus__DispatchInterval={o.ShortInterval}` is shown next to it (3 nodes, after each round; the default was not changed)."))
                         + I($" Run at {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC, PostgreSQL {serverVersion}, RabbitMQ (Debian's rabbitmq-server), .NET {Environment.Version}, {Environment.ProcessorCount} cores{loadNote}.")),
                     "",
                     "| configuration | latency p50 / p99 | end to end (subscriber has all) | stored (all pushes answered) | hub CPU per change | PostgreSQL CPU per change | RabbitMQ CPU per change |",
@@ -186,19 +192,18 @@ internal static class NodesBenchmark
                     .. ones.Select((r, i) => Row($"1 node, round {i + 1}", r)),
                     .. threes.Select((r, i) => Row($"3 nodes, round {i + 1}", r)),
                 ];
-                if (shortInterval is not null)
-                {
-                    section.Add(string.Create(C, $"| 3 nodes, DispatchInterval {o.ShortInterval} | {shortInterval.Latency!.P50:F0} / {shortInterval.Latency.P99:F0} ms ({shortInterval.Latency.Count:N0} changes) | | | | | |"));
-                }
+                section.AddRange(shorts.Select((r, i) => string.Create(C,
+                    $"| 3 nodes, DispatchInterval {o.ShortInterval}, round {i + 1} | {r.Latency!.P50:F0} / {r.Latency.P99:F0} ms ({r.Latency.Count:N0} changes) | | | | | |")));
 
                 section.AddRange(
                 [
                     "",
                     string.Concat(
-                        I($"The 2 cores are shared by the nodes, PostgreSQL, RabbitMQ and the benchmark (pushers and subscriber), so 3 nodes cannot be faster here: the ratio measures what running three nodes costs in coordination (outbox claims with `FOR UPDATE SKIP LOCKED` by three dispatchers, three Hangfire servers, more connections). ")
+                        I($"The 2 cores are shared by the nodes, PostgreSQL, RabbitMQ and the benchmark (pushers and subscriber), so three nodes add no capacity here (a ratio above 1 comes from three dispatchers overlapping their waits, and from outside load): the ratio measures what running three nodes costs in coordination (outbox claims with `FOR UPDATE SKIP LOCKED` by three dispatchers, three Hangfire servers, more connections). ")
+                        + I($"Doing nothing, a node used {threes.Average(r => r.IdleCoresPerNode):F3} cores on average (10 s watched before each 3-node run's latency load), so two extra idle nodes take {2 * threes.Average(r => r.IdleCoresPerNode):F3} of the 2 cores; under load the hubs' CPU per change went from {one.NodeCpuSeconds / one.Changes * 1000:F3} ms with 1 node to {nodeCpuMs:F3} ms with 3 (each process's own background work, thread pool and garbage collector, spread over the same changes). ")
                         + I($"Node estimate: CPU time of the hub processes (utime + stime from /proc) over the 3-node throughput run, divided by the changes: {nodeCpuMs:F2} ms per change, which covers receiving, verifying, mapping, storing (with the exchange-log entry of each delivery) and publishing. ")
                         + I($"The national back-fill peak follows DOMAIN.md's heavy case, a province back-filling millions of dossiers \"in minutes, not days\": taken as {o.BackfillDossiers:N0} dossiers × {BackfillChangesPerDossier} changes per dossier (the simulated provinces' ratio) in {o.BackfillMinutes} minutes = {peak:F0} changes/s (the national steady state, tens per second with morning peaks several times higher, is small next to it). ")
-                        + I($"Nodes needed = {peak:F0} × {nodeCpuMs / 1000:F5} CPU-s / {o.NodeCores} cores per node = {nodesExact:F2}, so {Math.Max(1, Math.Ceiling(nodesExact)):F0} (no headroom added). ")
+                        + I($"Nodes needed = {peak:F0} changes/s × {nodeCpuMs:F3} CPU-ms per change / {o.NodeCores} cores per node = {nodesExact:F2} nodes, so {Math.Max(1, Math.Ceiling(nodesExact)):F0} (no headroom added). ")
                         + I($"PostgreSQL: {pgCpuMs:F2} CPU-ms per change on the hub's path (its processes' CPU over the same run) means {pgCores:F1} cores at that peak; its write ceiling measured in the same run, raw binary COPY of the same {expected:N0} rows into an unindexed copy of the history table, is {copyRate:F0} rows/s on this machine. {limit}.")),
                     "",
                     I($"The estimate counts CPU only. On this machine one node took {one.DeliveredRate:F0} changes/s end to end while its process used {one.NodeCpuSeconds / one.DeliveredSeconds:F2} cores on average, so what held it back was the machine's shared cores and the waits between the steps (a claim of `Hub:Bus:DispatchBatchSize` events is published and confirmed before the next is taken), not the node's own CPU; the single RabbitMQ queue and the one subscriber were not driven beyond that rate here. ")
@@ -234,7 +239,7 @@ internal static class NodesBenchmark
     private sealed record Latency(double P50, double P99, int Count);
 
     private sealed record Outcome(
-        string Database, Latency? Latency, int Changes, double StoredSeconds, double DeliveredSeconds, double NodeCpuSeconds, double PostgresCpuSeconds, double RabbitCpuSeconds)
+        string Database, Latency? Latency, int Changes, double StoredSeconds, double DeliveredSeconds, double NodeCpuSeconds, double PostgresCpuSeconds, double RabbitCpuSeconds, double IdleCoresPerNode)
     {
         public double StoredRate => Changes / StoredSeconds;
 
@@ -292,6 +297,14 @@ internal static class NodesBenchmark
             var connectors = await RegisterAsync(hubs[0], o.Connectors, tag);
             await Task.Delay(TimeSpan.FromSeconds(3)); // the nodes settle (first Hangfire heartbeats, schedule reads)
 
+            // What the nodes cost doing nothing: Hangfire's servers, the dispatchers' polls, sealing, alerts, gauges.
+            var hubPids = hubs.Select(h => h.ProcessId).ToList();
+            var idleFrom = Cpu(hubPids);
+            var idleClock = Stopwatch.StartNew();
+            await Task.Delay(TimeSpan.FromSeconds(IdleSeconds));
+            var idleCores = (Cpu(hubPids) - idleFrom) / idleClock.Elapsed.TotalSeconds;
+            Console.WriteLine(string.Create(C, $"idle: the hubs used {idleCores:F3} cores ({idleCores / nodes:F3} per node)"));
+
             // (1) Latency at a fixed, moderate load.
             book.Clear();
             await LatencyAsync(o, hubs, connectors, book, $"{tag}w", WarmUpSeconds); // not measured: JIT, pools, first channels
@@ -300,14 +313,13 @@ internal static class NodesBenchmark
             Console.WriteLine(string.Create(C, $"latency over {latency.Count:N0} changes at {o.LatencyRate} changes/s: p50 {latency.P50:F0} ms, p99 {latency.P99:F0} ms"));
             if (throughput is null)
             {
-                return new Outcome(database, latency, 0, 0, 0, 0, 0, 0);
+                return new Outcome(database, latency, 0, 0, 0, 0, 0, 0, idleCores / nodes);
             }
 
             // (2) Throughput: the same workload for every configuration, with the CPU of each side around it.
             book.Clear();
             var signed = throughput;
             await ExecuteAsync(admin, "checkpoint");
-            var hubPids = hubs.Select(h => h.ProcessId).ToList();
             var before = (Cpu(hubPids), PostgresCpu(server), Cpu(rabbit.ProcessIds()));
             var clock = Stopwatch.StartNew();
             var stored = await PushAllAsync(hubs, connectors, signed, o.Pushers);
@@ -341,7 +353,7 @@ internal static class NodesBenchmark
             }
 
             Console.WriteLine(string.Create(C, $"delivered all {total:N0} events in {deliveredSeconds:F1} s: {total / deliveredSeconds:F0} changes/s ({book.Deliveries:N0} deliveries)"));
-            var outcome = new Outcome(database, latency, total, storedSeconds, deliveredSeconds, after.Item1 - before.Item1, after.Item2 - before.Item2, after.Item3 - before.Item3);
+            var outcome = new Outcome(database, latency, total, storedSeconds, deliveredSeconds, after.Item1 - before.Item1, after.Item2 - before.Item2, after.Item3 - before.Item3, idleCores / nodes);
             Console.WriteLine(string.Create(C,
                 $"CPU per change: hubs {outcome.NodeCpuSeconds / total * 1000:F2} ms, PostgreSQL {outcome.PostgresCpuSeconds / total * 1000:F2} ms, RabbitMQ {outcome.RabbitCpuSeconds / total * 1000:F2} ms"));
             return outcome;
