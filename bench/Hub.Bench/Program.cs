@@ -23,6 +23,12 @@ if (options.Scenario == "xmlverify")
     return;
 }
 
+if (options.Scenario == "nodes")
+{
+    await NodesBenchmark.RunAsync(options);
+    return;
+}
+
 if (options.Scenario == "exchange")
 {
     await ExchangeLogBenchmark.RunAsync(options);

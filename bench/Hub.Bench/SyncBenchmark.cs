@@ -175,7 +175,7 @@ internal static class SyncBenchmark
     }
 
     /// <summary>The 1-minute load average, where the system tells it: other processes' work skews the figures.</summary>
-    private static double? LoadAverage()
+    internal static double? LoadAverage()
     {
         try
         {
