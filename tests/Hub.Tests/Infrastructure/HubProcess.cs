@@ -16,6 +16,7 @@ public sealed class HubProcess : IAsyncDisposable
 
     private readonly Process _process;
     private readonly StringBuilder _output = new();
+    private readonly CountdownEvent _streamsClosed = new(2);
     private string _bootstrapKey = TestBootstrapKey;
 
     private HubProcess(Process process, Uri baseAddress)
@@ -40,7 +41,23 @@ public sealed class HubProcess : IAsyncDisposable
         }
     }
 
-    public bool HasExited => _process.HasExited;
+    /// <summary>
+    /// Whether the process has ended; once it has, its output is read to the end first (a few seconds at most), so that
+    /// <see cref="Output"/> holds what it wrote before exiting.
+    /// </summary>
+    public bool HasExited
+    {
+        get
+        {
+            if (!_process.HasExited)
+            {
+                return false;
+            }
+
+            _streamsClosed.Wait(TimeSpan.FromSeconds(5));
+            return true;
+        }
+    }
 
     public int ExitCode => _process.ExitCode;
 
@@ -231,6 +248,8 @@ public sealed class HubProcess : IAsyncDisposable
     {
         if (line is null)
         {
+            // The end of one of the two streams.
+            _streamsClosed.Signal();
             return;
         }
 

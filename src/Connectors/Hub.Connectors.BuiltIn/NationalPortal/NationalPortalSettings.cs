@@ -97,7 +97,8 @@ public sealed record NationalPortalSettings(string Username, string Password, IR
             : new NationalPortalSettings(username, password, agencies, lifetime.Value);
     }
 
-    private static string? Text(JsonElement root, string name, int maxLength, List<string> problems)
+    /// <summary>A required string setting of at most <paramref name="maxLength"/> characters; null with a problem otherwise.</summary>
+    internal static string? Text(JsonElement root, string name, int maxLength, List<string> problems)
     {
         if (!root.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
         {

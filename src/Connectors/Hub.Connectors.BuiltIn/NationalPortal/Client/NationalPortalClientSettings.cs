@@ -78,15 +78,15 @@ public sealed record NationalPortalClientSettings(
         var baseUrl = BaseUrl(root, problems);
         var loginPath = Path(root, "loginPath", DefaultLoginPath, problems);
         var syncPath = Path(root, "syncPath", DefaultSyncPath, problems);
-        var username = Text(root, "username", 200, problems);
-        var password = Text(root, "password", 1000, problems);
-        var agency = Text(root, "madonvi", MaxAgencyCodeLength, problems);
+        var username = NationalPortalSettings.Text(root, "username", 200, problems);
+        var password = NationalPortalSettings.Text(root, "password", 1000, problems);
+        var agency = NationalPortalSettings.Text(root, "madonvi", MaxAgencyCodeLength, problems);
         if (agency is not null && agency.Trim().Length != agency.Length)
         {
             problems.Add("madonvi: must not start or end with a space");
         }
 
-        var dstCode = Text(root, "dstcode", 200, problems);
+        var dstCode = NationalPortalSettings.Text(root, "dstcode", 200, problems);
         if (dstCode is not null && dstCode.Any(c => char.IsControl(c) || c > '\u007e'))
         {
             problems.Add("dstcode: must be printable ASCII: it is sent as an HTTP header");
@@ -108,7 +108,7 @@ public sealed record NationalPortalClientSettings(
 
     private static Uri? BaseUrl(JsonElement root, List<string> problems)
     {
-        var text = Text(root, "baseUrl", 2000, problems);
+        var text = NationalPortalSettings.Text(root, "baseUrl", 2000, problems);
         if (text is null)
         {
             return null;
@@ -136,7 +136,7 @@ public sealed record NationalPortalClientSettings(
             return fallback;
         }
 
-        var text = Text(root, name, 500, problems);
+        var text = NationalPortalSettings.Text(root, name, 500, problems);
         if (text is null)
         {
             return null;
@@ -154,36 +154,6 @@ public sealed record NationalPortalClientSettings(
         if (name == "loginPath" && text.Contains(ServicePlaceholder, StringComparison.Ordinal))
         {
             problems.Add($"loginPath: must not contain '{ServicePlaceholder}': the login names no service");
-            return null;
-        }
-
-        return text;
-    }
-
-    private static string? Text(JsonElement root, string name, int maxLength, List<string> problems)
-    {
-        if (!root.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
-        {
-            problems.Add($"{name}: is required");
-            return null;
-        }
-
-        if (value.ValueKind != JsonValueKind.String)
-        {
-            problems.Add($"{name}: must be a string, not {PortalEnvelope.Describe(value.ValueKind)}");
-            return null;
-        }
-
-        var text = value.GetString()!;
-        if (text.Length == 0)
-        {
-            problems.Add($"{name}: must not be empty");
-            return null;
-        }
-
-        if (text.Length > maxLength)
-        {
-            problems.Add($"{name}: must be at most {maxLength} characters long");
             return null;
         }
 
