@@ -64,7 +64,7 @@ internal sealed record BenchOptions
     public string? DispatchInterval { get; init; }
 
     /// <summary>Nodes scenario: a shorter <c>Hub:Bus:DispatchInterval</c> whose latency is measured too (3 nodes); null: not measured.</summary>
-    public string? ShortInterval { get; init; } = "00:00:00.100";
+    public string? ShortInterval { get; init; }
 
     /// <summary>Nodes scenario: cores per hub node assumed by the node estimate.</summary>
     public int NodeCores { get; init; } = 8;
