@@ -95,6 +95,14 @@ public sealed class HubProcess : IAsyncDisposable
             start.Environment[key] = value;
         }
 
+        // Hubs of one test database share a scheduler schema of their own: with the default one, shared by every test's
+        // hubs, a hub could take another test's queued job and run it against its own database.
+        if (!environment.ContainsKey("Hub__Scheduler__SchemaName") && environment.TryGetValue("ConnectionStrings__Hub", out var connection)
+            && new Npgsql.NpgsqlConnectionStringBuilder(connection).SearchPath is { Length: > 0 } testSchema)
+        {
+            start.Environment["Hub__Scheduler__SchemaName"] = ("hf_" + testSchema)[..Math.Min(63, testSchema.Length + 3)];
+        }
+
         var process = new Process { StartInfo = start };
         var hub = new HubProcess(process, new Uri($"http://127.0.0.1:{port}")) { _bootstrapKey = start.Environment[BootstrapSetting]! };
         process.OutputDataReceived += (_, e) => hub.Append(e.Data);
