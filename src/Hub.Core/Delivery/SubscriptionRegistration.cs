@@ -31,7 +31,7 @@ public sealed record SubscriptionRegistration
     /// <summary>The resilience pipeline of the subscription's HTTP client (timeouts, retries within an attempt, circuit, rate).</summary>
     public ConnectorResilience Resilience { get; init; } = new();
 
-    /// <summary>Whether events are routed to it and delivered; a paused subscription keeps what is pending.</summary>
+    /// <summary>Whether its events are delivered; a paused subscription keeps collecting them and gets them once active again.</summary>
     public bool Active { get; init; } = true;
 }
 

@@ -27,7 +27,10 @@ public sealed partial class DeliveryWorker(
 {
     private static readonly TimeSpan PurgeEvery = TimeSpan.FromHours(1);
 
-    private readonly ConcurrentDictionary<string, Task> _running = new(StringComparer.Ordinal);
+    /// <summary>The subscriptions this node is delivering now, each in a task of its own.</summary>
+    private readonly ConcurrentDictionary<string, byte> _busy = new(StringComparer.Ordinal);
+
+    private readonly List<Task> _tasks = [];
 
     private Deliveries Deliveries => services.GetRequiredService<Deliveries>();
 
@@ -53,12 +56,23 @@ public sealed partial class DeliveryWorker(
             await Task.Delay(failures == 0 ? settings.DeliveryInterval : TimeSpan.FromSeconds(Math.Min(30, 1 << Math.Min(failures, 5))), timeProvider, stoppingToken);
             try
             {
+                _tasks.RemoveAll(t => t.IsCompleted);
                 foreach (var id in await Deliveries.DueSubscriptionsAsync(Node, stoppingToken))
                 {
-                    if (!_running.ContainsKey(id))
+                    // Marked busy before its task starts and unmarked when it ends: never two tasks for one subscription.
+                    if (_busy.TryAdd(id, 0))
                     {
-                        _running[id] = Task.Run(() => RunAsync(id, stoppingToken), CancellationToken.None)
-                            .ContinueWith(_ => _running.TryRemove(id, out Task? _), TaskScheduler.Default);
+                        _tasks.Add(Task.Run(async () =>
+                        {
+                            try
+                            {
+                                await RunAsync(id, stoppingToken);
+                            }
+                            finally
+                            {
+                                _busy.TryRemove(id, out _);
+                            }
+                        }, CancellationToken.None));
                     }
                 }
 
@@ -78,7 +92,7 @@ public sealed partial class DeliveryWorker(
             }
         }
 
-        await Task.WhenAll(_running.Values);
+        await Task.WhenAll(_tasks);
     }
 
     /// <summary>Delivers one subscription's due events, batch after batch, while this node holds its lease.</summary>

@@ -10,7 +10,8 @@ using Npgsql;
 namespace Hub.Worker.Subscribers;
 
 /// <summary>
-/// Turns published events into deliveries: each event goes to every active subscription whose filters it passes, as
+/// Turns published events into deliveries: each event goes to every subscription whose filters it passes (a paused one
+/// too, which keeps collecting its events and gets them once it is active again), as
 /// a row of <c>delivery</c> unique by subscription and event id, so an event consumed twice (at-least-once bus, a
 /// node killed before its acknowledgement) is delivered once.
 /// </summary>
@@ -27,7 +28,7 @@ public sealed class SubscriptionRouter(
     /// <summary>Routes status changes; returns how many deliveries were added.</summary>
     public async Task<int> RouteAsync(IReadOnlyList<DossierStatusChanged> events, CancellationToken cancellationToken)
     {
-        var subscriptions = await ActiveAsync(cancellationToken);
+        var subscriptions = await SubscriptionsAsync(cancellationToken);
         if (subscriptions.Count == 0)
         {
             return 0;
@@ -49,7 +50,7 @@ public sealed class SubscriptionRouter(
     /// <summary>Routes steps by their dossier's current agency, procedure and status; returns how many deliveries were added.</summary>
     public async Task<int> RouteAsync(IReadOnlyList<DossierStepAdded> events, CancellationToken cancellationToken)
     {
-        var subscriptions = await ActiveAsync(cancellationToken);
+        var subscriptions = await SubscriptionsAsync(cancellationToken);
         if (subscriptions.Count == 0)
         {
             return 0;
@@ -78,7 +79,7 @@ public sealed class SubscriptionRouter(
     /// <summary>Forgets the cached subscriptions, so the next event sees a change at once (this node's changes).</summary>
     public void Invalidate() => _loadedAt = DateTimeOffset.MinValue;
 
-    private async Task<IReadOnlyList<SubscriptionRegistration>> ActiveAsync(CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<SubscriptionRegistration>> SubscriptionsAsync(CancellationToken cancellationToken)
     {
         if (timeProvider.GetUtcNow() - _loadedAt < options.Value.RefreshInterval)
         {
@@ -91,7 +92,7 @@ public sealed class SubscriptionRouter(
             var now = timeProvider.GetUtcNow();
             if (now - _loadedAt >= options.Value.RefreshInterval)
             {
-                _active = [.. (await catalog.ListAsync(cancellationToken)).Select(s => s.Registration).Where(r => r.Active)];
+                _active = [.. (await catalog.ListAsync(cancellationToken)).Select(s => s.Registration)];
                 _loadedAt = now;
             }
 

@@ -117,6 +117,40 @@ public sealed class SubscriberDeliveryTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_paused_subscription_collects_its_events_and_gets_them_once_active_again()
+    {
+        await using var db = await TestDatabase.CreateSchemaAsync("subscribers_paused");
+        var work = Directory.CreateTempSubdirectory("hub-subscribers-paused-").FullName;
+        try
+        {
+            await using var subscriber = await WebhookSubscriber.StartAsync();
+            await using var hub = HubProcess.Start(work, Settings(db));
+            await hub.WaitReadyAsync(TimeSpan.FromSeconds(90));
+            var (operatorClient, _) = await hub.PrincipalClientAsync("subs-paused", new { role = "operator" });
+            var paused = JsonSerializer.SerializeToNode(subscriber.Registration("paused"))!.AsObject();
+            paused["active"] = false;
+            await PutAsync(operatorClient, paused);
+
+            var batch = Workload();
+            await Changes.Store(db).WriteAsync(batch, CancellationToken.None);
+            var all = await StoredEventCountAsync(db);
+            await WaitUntilAsync(async () => (await SubscriptionAsync(operatorClient, "paused")).GetProperty("deliveries").GetProperty("pending").GetInt64() == all,
+                Patience, "the paused subscription to collect every event");
+            await Task.Delay(TimeSpan.FromSeconds(1));
+            Assert.Empty(subscriber.Events);
+
+            paused["active"] = true;
+            await PutAsync(operatorClient, paused);
+            await WaitUntilAsync(() => Task.FromResult(subscriber.EventIds.Count == all), Patience, "the resumed subscription's events");
+            await subscriber.View.AssertEqualsStoreAsync(db);
+        }
+        finally
+        {
+            Directory.Delete(work, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task A_registration_with_mistakes_is_refused_with_every_problem_and_a_stored_secret_is_encrypted_and_never_shown()
     {
         await using var db = await TestDatabase.CreateSchemaAsync("subscribers_registration");
