@@ -22,7 +22,8 @@ public sealed class DashboardOptions
 /// cookie never authorises an API call from another site). Each request re-checks the key the session was opened
 /// with: a revoked or expired key, or a disabled principal, ends the session at once, and changed roles apply at once.
 /// Every dashboard role reads dossiers and indicators (scoped as the API scopes them); the connector pages are for
-/// operators and province-admins, the audit view of exchange-log entries (with payloads) for auditors. A page a
+/// operators and province-admins, the subscription pages for operators, the audit view of exchange-log entries (with
+/// payloads) for auditors. A page a
 /// signed-in principal's roles do not open answers 403 (<c>/ui/denied</c>); the overview sends auditors to the lookup.
 /// </summary>
 public static class DashboardExtensions
@@ -35,6 +36,9 @@ public static class DashboardExtensions
 
     /// <summary>The policy of the connector pages and their actions: operators and province-admins.</summary>
     public const string ConnectorsPolicy = "dashboard-connectors";
+
+    /// <summary>The policy of the subscription pages and their actions: operators.</summary>
+    public const string OperatorsPolicy = "dashboard-operators";
 
     /// <summary>The policy of the audit view (exchange-log entries and their payloads): auditors.</summary>
     public const string AuditPolicy = "dashboard-audit";
@@ -83,6 +87,7 @@ public static class DashboardExtensions
         builder.Services.AddAuthorizationBuilder()
             .AddPolicy(Policy, p => p.AddAuthenticationSchemes(Scheme).RequireAuthenticatedUser().RequireRole(SignInRoles))
             .AddPolicy(ConnectorsPolicy, p => p.AddAuthenticationSchemes(Scheme).RequireAuthenticatedUser().RequireRole(Roles.Operator, Roles.ProvinceAdmin))
+            .AddPolicy(OperatorsPolicy, p => p.AddAuthenticationSchemes(Scheme).RequireAuthenticatedUser().RequireRole(Roles.Operator))
             .AddPolicy(AuditPolicy, p => p.AddAuthenticationSchemes(Scheme).RequireAuthenticatedUser().RequireRole(Roles.Auditor))
             .AddPolicy(JobsDashboard.Policy, JobsDashboard.AddPolicy);
         builder.Services.AddRazorPages(o =>
@@ -90,6 +95,8 @@ public static class DashboardExtensions
             o.Conventions.AuthorizeFolder("/Ui", Policy);
             o.Conventions.AuthorizePage("/Ui/Connector", ConnectorsPolicy);
             o.Conventions.AuthorizePage("/Ui/Exchange", AuditPolicy);
+            o.Conventions.AuthorizePage("/Ui/Subscriptions", OperatorsPolicy);
+            o.Conventions.AuthorizePage("/Ui/Subscription", OperatorsPolicy);
             o.Conventions.AllowAnonymousToPage("/Ui/Login");
             o.Conventions.AllowAnonymousToPage("/Ui/Denied");
         });

@@ -124,7 +124,7 @@ public sealed partial class DossierPagesBrowserTests(RegistrationApiHub hub) : I
         Assert.StartsWith("Type a dossier's national code", Lookup(run, " ").GetProperty("problem").GetString(), StringComparison.Ordinal);
         Assert.Equal("That code is 201 characters long: a national dossier code (MaHoSo) has at most 200.",
             Lookup(run, new string('A', 201)).GetProperty("problem").GetString());
-        Assert.Equal(["Connectors", "Dossiers", "Indicators", "Jobs"], run.GetProperty("nav").EnumerateArray().Select(n => n.GetString()));
+        Assert.Equal(["Connectors", "Dossiers", "Indicators", "Subscriptions", "Jobs"], run.GetProperty("nav").EnumerateArray().Select(n => n.GetString()));
         Assert.Empty(run.GetProperty("foreign").EnumerateArray());
         Assert.True(new FileInfo(Path.Combine(BrowserScripts.Screenshots, "dossier-operator-lookup.png")).Length > 10_000);
     }
