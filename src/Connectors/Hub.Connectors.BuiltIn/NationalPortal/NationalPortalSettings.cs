@@ -30,20 +30,8 @@ public sealed record NationalPortalSettings(string Username, string Password, IR
 
     /// <summary>Reads a configuration, or throws a <see cref="ConnectorException"/> that lists every problem found.</summary>
     /// <remarks>Messages name the setting and the rule it breaks, never the value: the password is a secret.</remarks>
-    public static NationalPortalSettings Parse(JsonElement configuration)
-    {
-        var problems = new List<string>();
-        var settings = Read(configuration, problems);
-        if (problems.Count > 0 || settings is null)
-        {
-            throw new ConnectorException(
-                FailureSide.Configuration,
-                retryable: false,
-                $"The national-portal configuration has {problems.Count} problem(s):{Environment.NewLine}- " + string.Join(Environment.NewLine + "- ", problems));
-        }
-
-        return settings;
-    }
+    public static NationalPortalSettings Parse(JsonElement configuration) =>
+        ConfigurationProblems.Parse("national-portal", configuration, Read);
 
     /// <summary>Whether the connector may send for the agency <paramref name="agencyCode"/> (the envelope's <c>madonvi</c>).</summary>
     public bool MaySendFor(string agencyCode) => AgencyCodes.Count == 0 || AgencyCodes.Contains(agencyCode);

@@ -23,20 +23,8 @@ internal sealed record SignedXmlSettings(X509Certificate2 Certificate, X509Certi
     public IReadOnlyList<X509Certificate2> Certificates => PreviousCertificate is null ? [Certificate] : [Certificate, PreviousCertificate];
 
     /// <summary>Reads a configuration, or throws a <see cref="ConnectorException"/> that lists every problem found.</summary>
-    public static SignedXmlSettings Parse(JsonElement configuration)
-    {
-        var problems = new List<string>();
-        var settings = Read(configuration, problems);
-        if (problems.Count > 0 || settings is null)
-        {
-            throw new ConnectorException(
-                FailureSide.Configuration,
-                retryable: false,
-                $"The signed-xml configuration has {problems.Count} problem(s):{Environment.NewLine}- " + string.Join(Environment.NewLine + "- ", problems));
-        }
-
-        return settings;
-    }
+    public static SignedXmlSettings Parse(JsonElement configuration) =>
+        ConfigurationProblems.Parse("signed-xml", configuration, Read);
 
     private static SignedXmlSettings? Read(JsonElement root, List<string> problems)
     {

@@ -42,21 +42,8 @@ internal sealed partial record JsonWebhookSettings(
 
     /// <summary>Reads a configuration, or throws a <see cref="ConnectorException"/> that lists every problem found.</summary>
     /// <remarks>Messages name the setting and the rule it breaks, never the value: two settings are secrets.</remarks>
-    public static JsonWebhookSettings Parse(JsonElement configuration)
-    {
-        var problems = new List<string>();
-        var settings = Read(configuration, problems);
-        if (problems.Count > 0 || settings is null)
-        {
-            throw new ConnectorException(
-                FailureSide.Configuration,
-                retryable: false,
-                $"The json-webhook configuration has {problems.Count} problem(s):{Environment.NewLine}- "
-                    + string.Join(Environment.NewLine + "- ", problems));
-        }
-
-        return settings;
-    }
+    public static JsonWebhookSettings Parse(JsonElement configuration) =>
+        ConfigurationProblems.Parse("json-webhook", configuration, Read);
 
     public override string ToString() =>
         $"JsonWebhookSettings {{ Secret = ***, PreviousSecret = {(PreviousSecret is null ? "none" : "***")}, SignatureHeader = {SignatureHeader}, "

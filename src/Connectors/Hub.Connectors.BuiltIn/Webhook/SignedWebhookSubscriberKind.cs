@@ -59,9 +59,11 @@ internal sealed record SignedWebhookSettings(Uri Url, byte[] Secret, string Sign
     private static readonly string[] Known = ["url", "secret", "signatureHeader", "timestampHeader", "eventsPerRequest"];
 
     /// <summary>Reads a configuration, or throws a <see cref="ConnectorException"/> that lists every problem (never the secret).</summary>
-    public static SignedWebhookSettings Parse(JsonElement root)
+    public static SignedWebhookSettings Parse(JsonElement configuration) =>
+        ConfigurationProblems.Parse(SignedWebhookSubscriberKind.KindName, configuration, Read);
+
+    private static SignedWebhookSettings? Read(JsonElement root, List<string> problems)
     {
-        var problems = new List<string>();
         if (root.ValueKind != JsonValueKind.Object)
         {
             problems.Add($"(root): must be a JSON object, not {JsonWebhookSettings.Describe(root.ValueKind)}");
@@ -104,13 +106,9 @@ internal sealed record SignedWebhookSettings(Uri Url, byte[] Secret, string Sign
             }
         }
 
-        if (problems.Count > 0 || url is null || secret is null || signatureHeader is null || timestampHeader is null)
-        {
-            throw new ConnectorException(FailureSide.Configuration, retryable: false,
-                $"The signed-webhook configuration has {problems.Count} problem(s):{Environment.NewLine}- " + string.Join(Environment.NewLine + "- ", problems));
-        }
-
-        return new SignedWebhookSettings(url, secret, signatureHeader, timestampHeader, perRequest);
+        return problems.Count > 0 || url is null || secret is null || signatureHeader is null || timestampHeader is null
+            ? null
+            : new SignedWebhookSettings(url, secret, signatureHeader, timestampHeader, perRequest);
     }
 
     public override string ToString() =>

@@ -40,20 +40,8 @@ public sealed record NationalPortalClientSettings(
 
     /// <summary>Reads a configuration, or throws a <see cref="ConnectorException"/> that lists every problem found.</summary>
     /// <remarks>Messages name the setting and the rule it breaks, never the password.</remarks>
-    public static NationalPortalClientSettings Parse(JsonElement configuration)
-    {
-        var problems = new List<string>();
-        var settings = Read(configuration, problems);
-        if (problems.Count > 0 || settings is null)
-        {
-            throw new ConnectorException(
-                FailureSide.Configuration,
-                retryable: false,
-                $"The national-portal-client configuration has {problems.Count} problem(s):{Environment.NewLine}- " + string.Join(Environment.NewLine + "- ", problems));
-        }
-
-        return settings;
-    }
+    public static NationalPortalClientSettings Parse(JsonElement configuration) =>
+        ConfigurationProblems.Parse("national-portal-client", configuration, Read);
 
     /// <inheritdoc />
     public override string ToString() =>
